@@ -1,0 +1,171 @@
+"""Find the Stack Exchange sites in a dump folder and stream each site's Posts.xml as bytes.
+
+Posts.xml is streamed out of the .7z without extracting it to disk. libarchive (through the
+`libarchive-c` binding to the system library) is the default: it hands a member over in small
+blocks, so memory does not grow with the archive. The `7z` binary is an optional alternative. py7zr
+cannot stream (its extraction delivers a member in one piece), so it is only a fallback for small
+archives when libarchive is missing.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from lima.cli import StageError
+
+log = logging.getLogger("lima.stackexchange")
+
+BLOCK_SIZE = 1 << 16
+PY7ZR_LIMIT = 256 << 20   # py7zr holds the whole member in memory: refuse more than this
+READERS = ("auto", "libarchive", "7z", "py7zr")
+
+
+@dataclass(frozen=True)
+class SiteSource:
+    site: str        # the site's domain, e.g. cooking.stackexchange.com
+    path: Path       # a .7z archive or an extracted folder
+    kind: str        # "7z" or "folder"
+
+
+def find_sites(dumps: Path) -> list[SiteSource]:
+    """Every site in `dumps`: `<site>.7z` archives (Stack Overflow as `stackoverflow.com-Posts.7z`
+    or `stackoverflow.com.7z`) and extracted `<site>/Posts.xml` folders, sorted by site."""
+    if not dumps.exists():
+        raise StageError(dumps, "no such file or directory")
+    if not dumps.is_dir():
+        raise StageError(dumps, "not a directory (give the folder that holds the <site>.7z dumps)")
+    found: dict[str, SiteSource] = {}
+    for p in sorted(dumps.iterdir()):
+        if p.is_file() and p.suffix.lower() == ".7z":
+            name = p.name[:-3]
+            if "-" in name:                      # Stack Overflow ships one archive per table
+                name, table = name.rsplit("-", 1)
+                if table.lower() != "posts":
+                    continue
+            found.setdefault(name.lower(), SiteSource(name.lower(), p, "7z"))
+        elif p.is_dir():
+            xmls = [c for c in p.iterdir() if c.suffix.lower() == ".xml"]
+            if not xmls:
+                continue
+            if not any(c.name.lower() == "posts.xml" for c in xmls):
+                raise StageError(p, "site folder has no Posts.xml")
+            if p.name.lower() in found:
+                log.info("%s: using the extracted folder, not the archive", p.name)
+            found[p.name.lower()] = SiteSource(p.name.lower(), p, "folder")
+    if not found:
+        raise StageError(dumps, "no Stack Exchange dumps found (expected <site>.7z or <site>/Posts.xml)")
+    return [found[k] for k in sorted(found)]
+
+
+def posts_blocks(src: SiteSource, reader: str = "auto") -> Iterator[bytes]:
+    """Yield the bytes of the site's Posts.xml in blocks."""
+    if src.kind == "folder":
+        posts = next(c for c in src.path.iterdir() if c.name.lower() == "posts.xml")
+        with open(posts, "rb") as f:
+            while block := f.read(BLOCK_SIZE):
+                yield block
+        return
+    reader = resolve_reader(reader)
+    if reader == "libarchive":
+        yield from _blocks_libarchive(src.path)
+    elif reader == "7z":
+        yield from _blocks_7z(src.path)
+    else:
+        yield from _blocks_py7zr(src.path)
+
+
+def resolve_reader(reader: str) -> str:
+    if reader not in READERS:
+        raise ValueError(f"unknown reader {reader!r}")
+    if reader in ("auto", "libarchive"):
+        try:
+            import libarchive  # noqa: F401  (the binding loads the system library here)
+            return "libarchive"
+        except (ImportError, OSError) as e:
+            if reader == "libarchive":
+                raise StageError("libarchive", f"cannot load ({e}); install the system library "
+                                 "(Debian/Ubuntu: apt-get install libarchive13, macOS: brew install "
+                                 "libarchive) and `pip install libarchive-c`") from e
+        if _seven_zip():
+            return "7z"
+        log.warning("libarchive is missing: falling back to py7zr, which holds Posts.xml in memory "
+                    "(archives up to %d MiB); install libarchive13 for streaming", PY7ZR_LIMIT >> 20)
+        return "py7zr"
+    if reader == "7z" and not _seven_zip():
+        raise StageError("7z", "the 7z binary is not on PATH (install p7zip-full or 7zip)")
+    return reader
+
+
+def _seven_zip() -> str | None:
+    return shutil.which("7z") or shutil.which("7zz") or shutil.which("7za")
+
+
+def _is_posts(member: str) -> bool:
+    return member.replace("\\", "/").rsplit("/", 1)[-1].lower() == "posts.xml"
+
+
+def _blocks_libarchive(path: Path) -> Iterator[bytes]:
+    import libarchive
+    from libarchive.exception import ArchiveError
+    try:
+        with libarchive.file_reader(str(path), "7zip", block_size=BLOCK_SIZE) as archive:
+            members = 0
+            for entry in archive:
+                members += 1
+                if _is_posts(entry.pathname):
+                    yield from entry.get_blocks(BLOCK_SIZE)
+                    return
+    except ArchiveError as e:
+        raise StageError(path, f"cannot read the 7z archive, truncated or corrupt? ({_short(e)})") from e
+    raise StageError(path, "empty archive" if members == 0 else "archive holds no Posts.xml")
+
+
+def _blocks_7z(path: Path) -> Iterator[bytes]:
+    exe = _seven_zip()
+    listing = subprocess.run([exe, "l", "-ba", "-slt", str(path)], capture_output=True, text=True)
+    if listing.returncode != 0:
+        raise StageError(path, f"7z cannot list the archive, truncated or corrupt? ({listing.stderr.strip()[:200]})")
+    names = [line[7:] for line in listing.stdout.splitlines() if line.startswith("Path = ")]
+    member = next((n for n in names if _is_posts(n)), None)
+    if member is None:
+        raise StageError(path, "empty archive" if not names else "archive holds no Posts.xml")
+    proc = subprocess.Popen([exe, "e", "-so", str(path), member], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        while block := proc.stdout.read(BLOCK_SIZE):
+            yield block
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace")
+        if proc.wait() != 0:
+            raise StageError(path, f"7z failed while extracting Posts.xml ({err.strip()[:200]})")
+
+
+def _blocks_py7zr(path: Path) -> Iterator[bytes]:
+    import py7zr
+    from py7zr.io import BytesIOFactory
+    try:
+        with py7zr.SevenZipFile(path) as z:
+            infos = z.list()
+            member = next((i for i in infos if _is_posts(i.filename)), None)
+            if member is None:
+                raise StageError(path, "empty archive" if not infos else "archive holds no Posts.xml")
+            if member.uncompressed > PY7ZR_LIMIT:
+                raise StageError(path, f"Posts.xml is {member.uncompressed >> 20} MiB, too large for "
+                                 "the py7zr fallback; install libarchive13 (or 7z) to stream it")
+            factory = BytesIOFactory(PY7ZR_LIMIT + 1)
+            z.extract(targets=[member.filename], factory=factory)
+            buf = factory.get(member.filename)
+    except (py7zr.exceptions.ArchiveError, EOFError, OSError) as e:
+        raise StageError(path, f"cannot read the 7z archive, truncated or corrupt? ({_short(e)})") from e
+    buf.seek(0)
+    while block := buf.read(BLOCK_SIZE):
+        yield block
+
+
+def _short(e: Exception) -> str:
+    return " ".join(str(e).split())[:200]

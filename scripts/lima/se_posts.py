@@ -1,0 +1,194 @@
+"""Stream one site's Posts.xml and join each kept question with its top answer.
+
+One pass, any row order: questions that pass the question rules are kept (title, body, score);
+answers keep only the best-scoring candidates per parent. Memory is bounded by the questions kept,
+not by the file: rows are cleared as they are parsed, answers to questions already rejected are
+dropped on sight (a bitmap of seen question ids), and only answers whose question has not been seen
+yet wait for it (rare: real dumps list a question before its answers).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from lxml import etree
+
+from lima import se_rules
+from lima.cli import StageError
+from lima.se_html import clean_html
+
+WATERMARK_MIN_ID = 1_000_000_000   # fabricated rows of the 2025-06-30 dumps (DATA_SOURCES.md 0.2)
+
+# Character references that XML 1.0 forbids (the first July 2024 dumps carry &#x1E; and &#x00;).
+# Valid ones (&#xA; in every Body) are left alone, so the common path costs one C-level scan.
+_BAD_CHAR_REF = re.compile(
+    rb"&#[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]"
+    rb"|1[1-9a-fA-F][0-9a-fA-F]{4}|[2-9a-fA-F][0-9a-fA-F]{5}|[0-9a-fA-F]{7,});"
+    rb"|&#0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    rb"|573[0-3][0-9]|5734[0-3]|6553[45]|[0-9]{8,});")
+_RAW_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+
+def filter_bad_chars(blocks: Iterable[bytes], counts: Counter) -> Iterator[bytes]:
+    """Remove XML-invalid character references and raw control bytes, block by block, without a
+    recovering parser (which could hide a truncated file). A reference split across two blocks is
+    carried over to the next one."""
+    carry = b""
+    for block in blocks:
+        block = carry + block
+        amp = block.rfind(b"&", max(0, len(block) - 16))
+        if amp >= 0 and b";" not in block[amp:]:
+            block, carry = block[:amp], block[amp:]
+        else:
+            carry = b""
+        block, n = _BAD_CHAR_REF.subn(b"", block)
+        clean = block.translate(None, _RAW_CONTROL)
+        counts["invalid_char_refs_removed"] += n
+        counts["control_bytes_removed"] += len(block) - len(clean)
+        counts["bytes"] += len(clean)
+        yield clean
+    if carry:
+        counts["bytes"] += len(carry)
+        yield carry
+
+
+def iter_rows(blocks: Iterable[bytes], name: str) -> Iterator[etree._Element]:
+    """Yield each <row> element of a Posts.xml byte stream; the caller reads what it needs before
+    asking for the next one (the element is cleared then). A document cut before its closing root
+    tag is a fatal error, never a silently shorter result."""
+    parser = etree.XMLPullParser(events=("end",), tag="row", resolve_entities=False,
+                                 no_network=True, remove_comments=True)
+    try:
+        for block in blocks:
+            parser.feed(block)
+            for _, elem in parser.read_events():
+                yield elem
+                elem.clear(keep_tail=False)
+                parent = elem.getparent()
+                if parent is not None:
+                    while elem.getprevious() is not None:
+                        del parent[0]
+    except etree.XMLSyntaxError as e:
+        raise StageError(name, f"Posts.xml is not well-formed XML ({e})") from e
+    try:
+        root = parser.close()
+    except etree.XMLSyntaxError as e:
+        # Everything fed so far parsed; the document just never closed.
+        raise StageError(name, f"Posts.xml is cut before its closing </posts> tag, truncated? ({e})") from e
+    if root is None or root.tag != "posts":
+        raise StageError(name, f"not a Posts.xml table (root element <{getattr(root, 'tag', None)}>)")
+
+
+@dataclass
+class SiteResult:
+    site: str
+    category: str
+    read: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)
+    qualifying: list[dict] = field(default_factory=list)    # pairs passing every rule, best first
+    unfiltered: list[dict] = field(default_factory=list)    # every kept question's top answer
+
+
+def _tags(raw: str | None) -> list[str]:
+    """Both encodings: `<a><b>` (older dumps) and `|a|b|` (2024 on)."""
+    if not raw:
+        return []
+    return [t for t in re.split(r"[<>|]+", raw) if t]
+
+
+def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
+                 length_on: str = "html") -> SiteResult:
+    res = SiteResult(site, category)
+    read, dropped = res.read, res.dropped
+    questions: dict[int, dict] = {}
+    seen = bytearray()                      # bitmap of every question id met so far
+    best: dict[int, list] = {}             # parent id -> [score, [(answer id, body), ...ties]]
+
+    def mark_seen(qid: int) -> None:
+        byte = qid >> 3
+        if byte >= len(seen):
+            seen.extend(bytes(byte - len(seen) + 1 + (len(seen) >> 1)))
+        seen[byte] |= 1 << (qid & 7)
+
+    def was_seen(qid: int) -> bool:
+        byte = qid >> 3
+        return byte < len(seen) and bool(seen[byte] & (1 << (qid & 7)))
+
+    for row in iter_rows(filter_bad_chars(blocks, read), name):
+        read["rows"] += 1
+        get = row.get
+        try:
+            pid, ptype = int(get("Id")), int(get("PostTypeId"))
+        except (TypeError, ValueError):
+            dropped["malformed_row"] += 1
+            continue
+        if pid >= WATERMARK_MIN_ID:
+            dropped["watermark_row"] += 1
+            continue
+        if ptype == 1:
+            read["questions"] += 1
+            mark_seen(pid)
+            try:
+                score = int(get("Score"))
+            except (TypeError, ValueError):
+                dropped["malformed_row"] += 1
+                continue
+            title = " ".join((get("Title") or "").split())
+            if get("ClosedDate"):
+                dropped["question_closed"] += 1
+            elif get("CommunityOwnedDate"):
+                dropped["question_community_wiki"] += 1
+            elif not se_rules.title_is_self_contained(title):
+                dropped["title_not_self_contained"] += 1
+            else:
+                accepted = get("AcceptedAnswerId")
+                questions[pid] = {"score": score, "title": title, "body": get("Body") or "",
+                                  "tags": _tags(get("Tags")),
+                                  "accepted": int(accepted) if accepted and accepted.isdigit() else None}
+        elif ptype == 2:
+            read["answers"] += 1
+            try:
+                parent, score = int(get("ParentId")), int(get("Score"))
+            except (TypeError, ValueError):
+                dropped["malformed_row"] += 1
+                continue
+            if parent not in questions and was_seen(parent):
+                read["answers_to_dropped_questions"] += 1
+                continue
+            cur = best.get(parent)
+            if cur is None or score > cur[0]:
+                best[parent] = [score, [(pid, get("Body") or "")]]
+            elif score == cur[0]:
+                cur[1].append((pid, get("Body") or ""))
+        else:
+            read["other_post_types"] += 1
+
+    read["questions_kept_for_join"] = len(questions)
+    read["answers_without_question"] = sum(1 for p in best if p not in questions)
+    for qid in sorted(questions, key=lambda q: (-questions[q]["score"], q)):
+        q = questions[qid]
+        top = best.get(qid)
+        if top is None:
+            dropped["question_without_answer"] += 1
+            continue
+        score, ties = top
+        # The top answer: highest score; among equals the accepted one, then the earliest.
+        aid, body = min(ties, key=lambda t: (t[0] != q["accepted"], t[0]))
+        answer = clean_html(body)
+        pair = {"site": site, "category": category, "question_id": qid, "answer_id": aid,
+                "question_score": q["score"], "answer_score": score, "title": q["title"],
+                "question_text": clean_html(q["body"]).text, "answer": answer.text,
+                "tags": q["tags"], "answer_html_chars": len(body), "answer_text_chars": len(answer.text)}
+        if not answer.text:
+            dropped["answer_empty_after_cleaning"] += 1
+            continue
+        res.unfiltered.append(pair)
+        length = len(body) if length_on == "html" else len(answer.text)
+        reason = se_rules.answer_drop_reason(score, length, answer.prose)
+        if reason:
+            dropped[reason] += 1
+        else:
+            res.qualifying.append(pair)
+    return res

@@ -1,0 +1,335 @@
+"""Stage 01 end to end: reading dumps (every quirk and bad input), joining, sampling, outputs.
+
+Run: .venv/bin/python -m pytest -q tests/test_stackexchange.py
+"""
+import html
+import json
+from collections import Counter
+from pathlib import Path
+
+import libarchive
+import pytest
+
+from conftest import ROOT, run_script
+from lima.cli import StageError
+from lima.se_archive import SiteSource, find_sites, posts_blocks
+from lima.se_posts import collect_site, filter_bad_chars, iter_rows
+from lima.se_sample import temperature_sample, to_record
+from lima.cli import make_rng
+
+SAMPLE = ROOT / "data" / "sample" / "stackexchange"
+
+LONG_ANSWER = "<p>" + "Salt draws water out of the aubergine by osmosis, which firms the flesh. " * 20 + "</p>"
+
+
+def row(**attrs) -> str:
+    return "  <row " + " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items()) + " />"
+
+
+def posts_xml(rows, *, bom=False, licence=False, crlf=False, close=True) -> bytes:
+    lines = ['<?xml version="1.0" encoding="utf-8"?>']
+    if licence:
+        lines.append("<!-- This file is licensed under CC BY-SA 4.0. -->")
+    lines.append("<posts>")
+    lines.extend(rows)
+    if close:
+        lines.append("</posts>")
+    text = ("\r\n" if crlf else "\n").join(lines)
+    data = text.encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def qa(qid, title, qscore, ascore, body=LONG_ANSWER, aid=None, **qextra):
+    return [row(Id=qid, PostTypeId=1, Score=qscore, Title=title, Body="<p>Question body.</p>",
+                Tags="|cooking|salt|", **qextra),
+            row(Id=aid or qid + 1000, PostTypeId=2, ParentId=qid, Score=ascore, Body=body)]
+
+
+def write_7z(path: Path, members: dict):
+    with libarchive.file_writer(str(path), "7zip", options="compression=bzip2") as w:
+        for name, data in members.items():
+            w.add_file_from_memory(name, len(data), data, mtime=(1700000000, 0))
+
+
+def collect(xml: bytes, block=64):
+    blocks = [xml[i:i + block] for i in range(0, len(xml), block)]
+    return collect_site(blocks, "Posts.xml", "cooking.stackexchange.com", "other")
+
+
+# ---- parsing quirks ---------------------------------------------------------------------------
+
+def test_quirks_bom_licence_comment_crlf_and_both_tag_forms_parse():
+    rows = qa(1, "Why does salt draw water out of aubergines?", 50, 30)
+    rows[0] = rows[0].replace("|cooking|salt|", "&lt;cooking&gt;&lt;salt&gt;")
+    res = collect(posts_xml(rows, bom=True, licence=True, crlf=True))
+    assert len(res.qualifying) == 1
+    assert res.qualifying[0]["tags"] == ["cooking", "salt"]
+    res2 = collect(posts_xml(qa(1, "Why does salt draw water out of aubergines?", 50, 30)))
+    assert res2.qualifying[0]["tags"] == ["cooking", "salt"]
+
+
+def test_invalid_character_references_are_removed_even_across_block_boundaries():
+    body = "<p>bad&#x1E;ref and &#0; and fine&#xA;newline</p>" + LONG_ANSWER
+    xml = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30, body=body))
+    xml = xml.replace(b"&amp;#", b"&#")     # raw references in the attribute, as in the 2024 dumps
+    assert b"&#x1E;" in xml and b"&#0;" in xml
+    for block in (7, 13, 64, 4096):         # cut the references at every offset
+        res = collect(xml, block)
+        assert res.read["invalid_char_refs_removed"] == 2, block
+        assert "badref and and fine newline" in res.qualifying[0]["answer"]
+
+
+def test_watermark_rows_malformed_rows_and_other_post_types_are_counted():
+    rows = qa(1, "Why does salt draw water out of aubergines?", 5, 30)
+    rows += [row(Id=1000000001, PostTypeId=1, Score=1, Title="Watermark question here?", OwnerUserId=-1),
+             row(Id=1000000010, PostTypeId=2, ParentId=1000000001, Score=1, OwnerUserId=-1),
+             row(Id=7, PostTypeId=2, ParentId=1, Score="n/a", Body="x"),
+             row(PostTypeId=1, Score=3, Title="No id at all?"),
+             row(Id=8, PostTypeId=5, Score=0, Body="tag wiki"),
+             row(Id=9, PostTypeId=4, Score=0, Body="excerpt")]
+    res = collect(posts_xml(rows))
+    assert res.dropped["watermark_row"] == 2
+    assert res.dropped["malformed_row"] == 2
+    assert res.read["other_post_types"] == 2
+    assert len(res.qualifying) == 1
+
+
+def test_join_works_when_answers_come_before_their_question():
+    q, a = qa(1, "Why does salt draw water out of aubergines?", 5, 30)
+    lower = row(Id=3, PostTypeId=2, ParentId=1, Score=12, Body=LONG_ANSWER.replace("Salt", "Sugar"))
+    res = collect(posts_xml([a, lower, q]))
+    assert [p["answer_id"] for p in res.qualifying] == [1001]
+    assert res.read["answers_without_question"] == 0
+
+
+def test_top_answer_only_ties_go_to_the_accepted_answer():
+    q = row(Id=1, PostTypeId=1, Score=5, Title="Why does salt draw water out of aubergines?",
+            Body="<p>b</p>", AcceptedAnswerId=3)
+    a2 = row(Id=2, PostTypeId=2, ParentId=1, Score=40, Body=LONG_ANSWER)
+    a3 = row(Id=3, PostTypeId=2, ParentId=1, Score=40, Body=LONG_ANSWER.replace("Salt", "Brine"))
+    a4 = row(Id=4, PostTypeId=2, ParentId=1, Score=2, Body=LONG_ANSWER)
+    res = collect(posts_xml([q, a2, a3, a4]))
+    assert res.qualifying[0]["answer_id"] == 3
+    # the top answer failing a rule drops the question; the second-best is not used instead
+    bad_top = row(Id=5, PostTypeId=2, ParentId=1, Score=99, Body="<p>short</p>")
+    res = collect(posts_xml([q, a2, a3, bad_top]))
+    assert res.qualifying == [] and res.dropped["answer_too_short"] == 1
+
+
+def test_every_rule_has_a_named_reason():
+    first_person = "<p>I have made this for years and my trick is salt.</p>" + LONG_ANSWER
+    reference = LONG_ANSWER + "<p>As mentioned in the other answer, rinse it.</p>"
+    rows = (qa(1, "Why does salt draw water out of aubergines?", 9, 30)
+            + qa(2, "What is wrong with this aubergine?", 9, 30)
+            + qa(3, "Why do onions make you cry so much?", 9, 30, ClosedDate="2020-01-01T00:00:00.000")
+            + qa(4, "Why do onions caramelise when cooked slowly?", 9, 30, CommunityOwnedDate="2020-01-01T00:00:00.000")
+            + qa(5, "How long should pasta water boil before salting?", 9, 9)
+            + qa(6, "Why does bread go stale in the fridge?", 9, 30, body="<p>too short</p>")
+            + qa(7, "Why does rice need rinsing before cooking?", 9, 30, body="<p>" + "x" * 5000 + "</p>")
+            + qa(8, "How do you keep basil fresh for a week?", 9, 30, body=first_person)
+            + qa(9, "Why does milk form a skin when heated?", 9, 30, body=reference)
+            + [row(Id=10, PostTypeId=1, Score=9, Title="Why do eggs crack when boiled from cold?", Body="b")])
+    res = collect(posts_xml(rows))
+    assert [p["question_id"] for p in res.qualifying] == [1]
+    assert res.dropped == Counter({
+        "title_not_self_contained": 1, "question_closed": 1, "question_community_wiki": 1,
+        "answer_score_below_10": 1, "answer_too_short": 1, "answer_too_long": 1,
+        "answer_first_person": 1, "answer_refers_to_others": 1, "question_without_answer": 1})
+    assert len(res.unfiltered) == 6     # top answers of every open, title-only question
+
+
+def test_length_rule_measures_html_by_default_and_text_on_request():
+    body = "<p><a href='https://example.com/a/very/long/link/that/adds/characters'>x</a></p>" * 20 + \
+           "<p>" + "y" * 900 + "</p>"
+    xml = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30, body=body))
+    assert len(collect(xml).qualifying) == 1
+    res = collect_site([xml], "Posts.xml", "cooking.stackexchange.com", "other", length_on="text")
+    assert res.dropped["answer_too_short"] == 1
+
+
+def test_truncated_posts_xml_is_fatal_not_a_shorter_result():
+    xml = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30), close=False)
+    with pytest.raises(StageError, match="cut before its closing"):
+        collect(xml)
+    cut_mid_row = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))[:-60]
+    with pytest.raises(StageError, match="cut before its closing"):
+        collect(cut_mid_row)
+
+
+def test_rows_are_cleared_while_streaming():
+    xml = posts_xml([row(Id=i, PostTypeId=5, Body="x" * 100) for i in range(1, 2000)])
+    parents = set()
+    for elem in iter_rows(filter_bad_chars([xml[i:i + 500] for i in range(0, len(xml), 500)], Counter()), "P"):
+        parent = elem.getparent()
+        parents.add(len(parent))
+    assert max(parents) <= 30      # the tree never holds more than a block's worth of rows
+
+
+# ---- archives and the dump folder -------------------------------------------------------------
+
+def test_posts_stream_out_of_7z_without_extracting(tmp_path):
+    xml = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))
+    write_7z(tmp_path / "cooking.stackexchange.com.7z", {"Comments.xml": b"<comments/>", "Posts.xml": xml})
+    (src,) = find_sites(tmp_path)
+    assert src.site == "cooking.stackexchange.com" and src.kind == "7z"
+    assert b"".join(posts_blocks(src, "libarchive")) == xml
+    assert b"".join(posts_blocks(src, "py7zr")) == xml
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cooking.stackexchange.com.7z"]
+
+
+def test_seven_zip_binary_reader_when_installed(tmp_path):
+    import shutil
+    if not (shutil.which("7z") or shutil.which("7zz") or shutil.which("7za")):
+        pytest.skip("no 7z binary on this machine")
+    xml = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))
+    write_7z(tmp_path / "cooking.stackexchange.com.7z", {"Posts.xml": xml})
+    assert b"".join(posts_blocks(find_sites(tmp_path)[0], "7z")) == xml
+
+
+def test_stack_overflow_split_archives_and_folders_are_found(tmp_path):
+    for table in ("Posts", "Comments", "Users"):
+        write_7z(tmp_path / f"stackoverflow.com-{table}.7z", {f"{table}.xml": b"<x/>"})
+    (tmp_path / "gardening.stackexchange.com").mkdir()
+    (tmp_path / "gardening.stackexchange.com" / "Posts.xml").write_bytes(b"<posts/>")
+    (tmp_path / "notes").mkdir()
+    sites = find_sites(tmp_path)
+    assert [(s.site, s.path.name) for s in sites] == [
+        ("gardening.stackexchange.com", "gardening.stackexchange.com"),
+        ("stackoverflow.com", "stackoverflow.com-Posts.7z")]
+
+
+def _stage(tmp_path, dumps, *extra, expect_exit=0):
+    out = tmp_path / "out" / "stackexchange.jsonl"
+    code = run_script("01_stackexchange.py", "--dumps", dumps, "--out", out, *extra, expect_exit=expect_exit)
+    return out, code
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "no such file or directory"),
+    ("empty_dir", "no Stack Exchange dumps found"),
+    ("truncated_7z", "truncated or corrupt"),
+    ("corrupt_7z", "truncated or corrupt"),
+    ("empty_7z", "empty archive"),
+    ("no_posts_7z", "archive holds no Posts.xml"),
+    ("folder_without_posts", "site folder has no Posts.xml"),
+    ("posts_cut_mid_row", "cut before its closing"),
+    ("not_xml", "not well-formed XML"),
+    ("unknown_site", "unknown site"),
+])
+def test_bad_input_is_one_line_error_exit_2_and_no_output(tmp_path, capsys, case, message):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    good = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))
+    archive = dumps / "cooking.stackexchange.com.7z"
+    if case == "missing":
+        dumps = tmp_path / "nope"
+    elif case in ("truncated_7z", "corrupt_7z"):
+        write_7z(archive, {"Posts.xml": good * 3})
+        data = archive.read_bytes()
+        if case == "truncated_7z":
+            archive.write_bytes(data[: len(data) // 2])
+        else:
+            mid = len(data) // 2
+            archive.write_bytes(data[:40] + bytes(b ^ 0x5A for b in data[40:mid]) + data[mid:])
+    elif case == "empty_7z":
+        write_7z(archive, {})
+    elif case == "no_posts_7z":
+        write_7z(archive, {"Comments.xml": b"<comments/>"})
+    elif case == "folder_without_posts":
+        (dumps / "cooking.stackexchange.com").mkdir()
+        (dumps / "cooking.stackexchange.com" / "Comments.xml").write_bytes(b"<comments/>")
+    elif case == "posts_cut_mid_row":
+        write_7z(archive, {"Posts.xml": good[:-50]})
+    elif case == "not_xml":
+        write_7z(archive, {"Posts.xml": b"\x00\x01 this is not xml"})
+    elif case == "unknown_site":
+        write_7z(dumps / "newsite.stackexchange.com.7z", {"Posts.xml": good})
+    capsys.readouterr()
+    out, _ = _stage(tmp_path, dumps, expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1], err
+    assert "Traceback" not in "\n".join(err)
+    assert not out.exists() and not (out.parent / "stackexchange.stats.json").exists()
+
+
+def test_malformed_row_is_a_counted_skip_not_an_error(tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    rows = qa(1, "Why does salt draw water out of aubergines?", 5, 30) + [row(Id="x1", PostTypeId=2, Score=1)]
+    write_7z(dumps / "cooking.stackexchange.com.7z", {"Posts.xml": posts_xml(rows)})
+    out, _ = _stage(tmp_path, dumps)
+    stats = json.loads((out.parent / "stackexchange.stats.json").read_text())
+    assert stats["dropped"]["malformed_row"] == 1 and stats["kept"]["other"] == 1
+
+
+# ---- sampling ---------------------------------------------------------------------------------
+
+def test_temperature_sampling_flattens_the_mix_and_takes_best_first():
+    pools = {"big": [("big", i) for i in range(1000)], "small": [("small", i) for i in range(8)]}
+    drawn = temperature_sample(pools, 100, make_rng(0, "t"), tau=3.0)
+    small = [x for x in drawn if x[0] == "small"]
+    # p(small) = 8^(1/3) / (8^(1/3) + 1000^(1/3)) = 2/12 ≈ 0.17 (proportional would give 0.008)
+    assert 8 <= len(small) <= 8 and [i for _, i in small] == list(range(8))
+    assert [i for s, i in drawn if s == "big"] == list(range(92))
+    drawn1 = temperature_sample({"big": pools["big"], "mid": [("mid", i) for i in range(125)]}, 60, make_rng(1, "t"), 3.0)
+    share = sum(1 for s, _ in drawn1 if s == "mid") / 60
+    assert 0.2 < share < 0.5          # 5/15 ≈ 0.33 expected, 125/1125 ≈ 0.11 if proportional
+
+
+def test_quota_beyond_what_dumps_give_keeps_what_there_is():
+    pools = {"a": [1, 2], "b": [3]}
+    assert sorted(temperature_sample(pools, 10, make_rng(0, "x"))) == [1, 2, 3]
+
+
+def test_prompt_field_is_random_per_example_but_stable():
+    pair = {"site": "cooking.stackexchange.com", "category": "other", "question_id": 12, "answer_id": 13,
+            "question_score": 5, "answer_score": 30, "title": "T?", "question_text": "Body text",
+            "answer": "A", "tags": [], "answer_html_chars": 1500}
+    fields = Counter(to_record({**pair, "question_id": i}, seed=0)["meta"]["prompt_field"] for i in range(200))
+    assert 70 < fields["body"] < 130
+    rec = to_record(pair, 0)
+    assert rec == to_record(pair, 0)
+    assert rec["id"] == "stackexchange/cooking/12"
+    assert rec["conversations"][0] == (pair["question_text"] if rec["meta"]["prompt_field"] == "body" else "T?")
+    no_body = to_record({**pair, "question_text": ""}, 0)
+    assert no_body["meta"]["prompt_field"] == "title"
+
+
+# ---- the real dumps and the sample -------------------------------------------------------------
+
+def test_real_dumps_parse_and_keep_a_few_pairs(tmp_path, realdata):
+    out, _ = _stage(tmp_path, realdata / "stackexchange", "--seed", "3")
+    stats = json.loads((out.parent / "stackexchange.stats.json").read_text())
+    assert stats["read"]["questions"] == 225 + 181 and stats["read"]["answers"] == 327 + 243
+    assert stats["read"]["other_post_types"] >= 80
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert 5 <= len(rows) <= 40
+    for r in rows:
+        prompt, answer = r["conversations"]
+        assert r["meta"]["answer_score"] >= 10 and "<p>" not in answer and "href" not in answer
+        assert r["meta"]["site"] in ("coffee.stackexchange.com", "genai.stackexchange.com")
+        assert r["meta"]["category"] == {"coffee.stackexchange.com": "other", "genai.stackexchange.com": "stem"}[r["meta"]["site"]]
+
+
+def test_sample_dumps_run_end_to_end_same_bytes_for_any_jobs(tmp_path):
+    if not any(SAMPLE.glob("*.7z")):
+        pytest.skip("sample dumps not built")
+    a, _ = _stage(tmp_path / "a", SAMPLE, "-j", "1")
+    b, _ = _stage(tmp_path / "b", SAMPLE, "-j", "2")
+    assert a.read_bytes() == b.read_bytes()
+    for pool in ("stackexchange.filtered.jsonl", "stackexchange.unfiltered.jsonl"):
+        assert (a.parent / "pools" / pool).read_bytes() == (b.parent / "pools" / pool).read_bytes()
+    stats = json.loads((a.parent / "stackexchange.stats.json").read_text())
+    for reason in ("title_not_self_contained", "question_closed", "question_community_wiki",
+                   "question_without_answer", "answer_score_below_10", "answer_too_short",
+                   "answer_too_long", "answer_first_person", "answer_refers_to_others",
+                   "watermark_row", "malformed_row"):
+        assert stats["dropped"].get(reason, 0) >= 1, reason
+    assert stats["read"]["invalid_char_refs_removed"] >= 1
+    rows = [json.loads(line) for line in a.read_text().splitlines()]
+    assert {r["meta"]["category"] for r in rows} == {"stem", "other"}
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert set(r["meta"]) >= {"site", "category", "question_id", "answer_id", "question_score",
+                                  "answer_score", "prompt_field"}
+        assert r["source"] == "stackexchange" and len(r["conversations"]) == 2
