@@ -43,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--length-on", choices=("html", "text"), default="html",
                    help="measure the 1,200-4,096 character rule on the answer's HTML (default, see "
                         "PAPER.md §15) or on the cleaned text")
+    p.add_argument("--max-questions-per-site", type=int, default=100_000,
+                   help="hold at most this many of a site's best-scoring title-only questions (memory bound "
+                        "for Stack Overflow; more than any quota or pool draws from one site)")
     p.add_argument("--default-category", choices=("stem", "other"), default=None,
                    help="category for a site missing from lima/se_sites.py (default: such a site is an error)")
     # ---- running
@@ -55,15 +58,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def read_site(job):
-    src, category, reader, length_on = job
-    return collect_site(posts_blocks(src, reader), str(src.path), src.site, category, length_on)
+    src, category, args = job
+    return collect_site(posts_blocks(src, args.reader), str(src.path), src.site, category,
+                        args.length_on, args.max_questions_per_site)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    if args.stem_quota < 0 or args.other_quota < 0 or args.jobs < 1:
-        raise StageError("arguments", "quotas must be >= 0 and --jobs >= 1")
+    if args.stem_quota < 0 or args.other_quota < 0 or args.jobs < 1 or args.max_questions_per_site < 1:
+        raise StageError("arguments", "quotas must be >= 0, --jobs and --max-questions-per-site >= 1")
 
     # ---- which sites, in which category
     sources = find_sites(args.dumps)
@@ -81,7 +85,7 @@ def main(argv=None) -> int:
         if category is None:
             excluded[src.site] = why
             continue
-        jobs.append((src, category, args.reader, args.length_on))
+        jobs.append((src, category, args))
     if wanted is not None:
         missing = wanted - {site_key(s.site) for s in sources}
         if missing:

@@ -138,6 +138,15 @@ def test_every_rule_has_a_named_reason():
     assert len(res.unfiltered) == 6     # top answers of every open, title-only question
 
 
+def test_site_cap_keeps_the_best_scoring_questions():
+    rows = []
+    for i, score in enumerate([5, 50, 7, 40, 1], start=1):
+        rows += qa(i, f"Why does salt number {i} draw water out of aubergines?", score, 30)
+    res = collect_site([posts_xml(rows)], "Posts.xml", "cooking.stackexchange.com", "other", max_questions=2)
+    assert [p["question_id"] for p in res.qualifying] == [2, 4]
+    assert res.dropped["question_below_site_cap"] == 3
+
+
 def test_length_rule_measures_html_by_default_and_text_on_request():
     body = "<p><a href='https://example.com/a/very/long/link/that/adds/characters'>x</a></p>" * 20 + \
            "<p>" + "y" * 900 + "</p>"

@@ -19,7 +19,7 @@ from lima.cli import StageError
 
 log = logging.getLogger("lima.stackexchange")
 
-BLOCK_SIZE = 1 << 16
+BLOCK_SIZE = 1 << 20      # 1 MiB reads: fewer parser calls, still constant memory
 PY7ZR_LIMIT = 256 << 20   # py7zr holds the whole member in memory: refuse more than this
 READERS = ("auto", "libarchive", "7z", "py7zr")
 

@@ -4,10 +4,13 @@ One pass, any row order: questions that pass the question rules are kept (title,
 answers keep only the best-scoring candidates per parent. Memory is bounded by the questions kept,
 not by the file: rows are cleared as they are parsed, answers to questions already rejected are
 dropped on sight (a bitmap of seen question ids), and only answers whose question has not been seen
-yet wait for it (rare: real dumps list a question before its answers).
+yet wait for it (rare: real dumps list a question before its answers). On the largest sites (Stack
+Overflow has millions of title-only questions) only the `max_questions` best-scoring questions are
+held; the paper takes the highest-scoring questions, so the rest could never be drawn.
 """
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -99,12 +102,13 @@ def _tags(raw: str | None) -> list[str]:
 
 
 def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
-                 length_on: str = "html") -> SiteResult:
+                 length_on: str = "html", max_questions: int = 100_000) -> SiteResult:
     res = SiteResult(site, category)
     read, dropped = res.read, res.dropped
     questions: dict[int, dict] = {}
     seen = bytearray()                      # bitmap of every question id met so far
     best: dict[int, list] = {}             # parent id -> [score, [(answer id, body), ...ties]]
+    lowest: list[tuple[int, int]] = []     # min-heap of (score, -id) over `questions`
 
     def mark_seen(qid: int) -> None:
         byte = qid >> 3
@@ -147,6 +151,12 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
                 questions[pid] = {"score": score, "title": title, "body": get("Body") or "",
                                   "tags": _tags(get("Tags")),
                                   "accepted": int(accepted) if accepted and accepted.isdigit() else None}
+                heapq.heappush(lowest, (score, -pid))
+                if len(questions) > max_questions:
+                    _, neg = heapq.heappop(lowest)       # lowest score; among equals the newest
+                    del questions[-neg]
+                    best.pop(-neg, None)
+                    dropped["question_below_site_cap"] += 1
         elif ptype == 2:
             read["answers"] += 1
             try:
