@@ -1,0 +1,142 @@
+"""Stage 03: Pushshift Reddit dumps -> WritingPrompts prompt+story pairs (train) and AskReddit
+title-only questions (test). PAPER.md section 4, DATA_SOURCES.md section 2.
+
+Reads per-subreddit files (WritingPrompts_submissions.zst, WritingPrompts_comments.zst,
+AskReddit_submissions.zst) and/or monthly RS_YYYY-MM.zst / RC_YYYY-MM.zst files, in any mix, as
+paths or folders. Two passes, constant memory: the submissions choose the candidate posts, then
+the comments are scanned for the stories of those candidates only.
+
+    python scripts/03_reddit.py --dumps data/sample/reddit --wp-out data/interim/writingprompts.jsonl \
+        --ask-out data/interim/askreddit.jsonl --wp-quota 6 --ask-quota 8 --pin data/authored/reddit_pins.txt
+    python scripts/03_reddit.py --dumps /data/pushshift/subreddits --wp-out wp.jsonl --ask-out ask.jsonl
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from lima.cli import StageError, progress, run_main, setup_logging
+from lima.funnel import describe_inputs, write_stats
+from lima.io import write_jsonl
+from lima.reddit_dump import BLOCK_SIZE, find_dumps
+from lima.reddit_select import (MIN_STORY_WORDS, Diversity, Pool, Sink, Stories, read_pins, scan_comments,
+                                scan_submissions, select_ask, select_wp)
+
+log = logging.getLogger("lima.reddit")
+
+# -----------------------------------------------------------------------------
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("--dumps", nargs="+", required=True,
+                    help="Pushshift .zst files or folders holding them (searched recursively)")
+parser.add_argument("--wp-out", required=True, help="output JSONL of WritingPrompts pairs")
+parser.add_argument("--ask-out", required=True, help="output JSONL of AskReddit test prompts")
+# ---- selection
+parser.add_argument("--wp-quota", type=int, default=150, help="WritingPrompts pairs to keep (Table 1: 150)")
+parser.add_argument("--ask-quota", type=int, default=70, help="AskReddit test prompts to keep (Table 1: 70)")
+parser.add_argument("--wp-subreddit", default="WritingPrompts", help="subreddit of the story pairs (§2.1)")
+parser.add_argument("--ask-subreddit", default="AskReddit", help="subreddit of the test prompts (§2.1)")
+parser.add_argument("--pin", type=Path, default=None,
+                    help="allow-list of post ids taken first, in order (a hand selection; see data/authored/)")
+parser.add_argument("--max-stories-per-author", type=int, default=2,
+                    help="diversity: at most this many stories by one author (ours; the paper chose by hand)")
+parser.add_argument("--max-prompt-similarity", type=float, default=0.5,
+                    help="diversity: drop a prompt whose word-bigram Jaccard with a kept one exceeds this (ours)")
+parser.add_argument("--pool-factor", type=int, default=10,
+                    help="candidate posts kept per quota slot in pass 1 (bounds memory; ours)")
+parser.add_argument("--seed", type=int, default=0, help="orders posts of equal score")
+# ---- reading
+parser.add_argument("--block-size", type=int, default=BLOCK_SIZE,
+                    help="decompressed bytes scanned at once (memory per open dump, besides the 2 GiB window)")
+parser.add_argument("-v", "--verbose", action="store_true")
+# -----------------------------------------------------------------------------
+
+
+def main(argv=None):
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    wp_name, ask_name = args.wp_subreddit.lower(), args.ask_subreddit.lower()
+    problems = [f"--{k.replace('_', '-')} must be >= 0" for k in ("wp_quota", "ask_quota")
+                if getattr(args, k) < 0]
+    if wp_name == ask_name:
+        problems.append("--wp-subreddit and --ask-subreddit must differ")
+    if args.pool_factor < 1 or args.max_stories_per_author < 1 or not 0 < args.max_prompt_similarity <= 1:
+        problems.append("--pool-factor and --max-stories-per-author must be >= 1, --max-prompt-similarity in (0, 1]")
+    if problems:
+        raise StageError("arguments", "; ".join(problems))
+
+    # ---- inputs
+    dumps = find_dumps(args.dumps)
+    pins = read_pins(args.pin) if args.pin else []
+    sinks = {
+        wp_name: Sink("wp", "writingprompts", wp_name, Pool(args.wp_quota * args.pool_factor), args.seed,
+                      pins={p.post_id: p for p in pins if p.source in (None, "writingprompts", wp_name)}),
+        ask_name: Sink("ask", "askreddit", ask_name, Pool(args.ask_quota * args.pool_factor), args.seed,
+                       pins={p.post_id: p for p in pins if p.source in (None, "askreddit", ask_name)}),
+    }
+    subs = [d for d in dumps if d.kind == "submissions" and d.subreddit in (None, *sinks)]
+    comments = [d for d in dumps if d.kind == "comments" and d.subreddit in (None, wp_name)]
+    for d in dumps:
+        if d not in subs and d not in comments:
+            log.info("skipping %s: not needed (%s of r/%s)", d.name, d.kind, d.subreddit)
+    for name, quota in ((wp_name, args.wp_quota), (ask_name, args.ask_quota)):
+        if quota and not any(d.subreddit in (None, name) for d in subs):
+            raise StageError(" ".join(args.dumps), f"no r/{name} submissions: give {name}_submissions.zst "
+                                                   "or RS_YYYY-MM.zst files")
+
+    # ---- pass 1: submissions pick the candidates
+    file_stats: dict = {}
+    total = sum(d.path.stat().st_size for d in subs + comments)
+    with progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
+        for d in subs:
+            log.info("pass 1: %s", d.name)
+            scan_submissions(d, sinks, file_stats, args.block_size)
+            bar.update(d.path.stat().st_size)
+        for name, quota in ((wp_name, args.wp_quota), (ask_name, args.ask_quota)):
+            if quota and not sinks[name].funnel.read["submission_lines"]:
+                raise StageError(" ".join(d.name for d in subs), f"no r/{name} rows in these submission files")
+        # ---- pass 2: comments, only those answering a WritingPrompts candidate
+        stories = Stories(sinks[wp_name], MIN_STORY_WORDS)
+        for d in comments if stories.ids else []:
+            log.info("pass 2: %s (%d candidate posts)", d.name, len(stories.ids))
+            scan_comments(d, stories, file_stats, args.block_size)
+            bar.update(d.path.stat().st_size)
+
+    # ---- selection
+    wp_rows = select_wp(sinks[wp_name], stories, pins, args.wp_quota,
+                        Diversity(args.max_stories_per_author, args.max_prompt_similarity))
+    ask_rows = select_ask(sinks[ask_name], pins, args.ask_quota,
+                          Diversity(args.max_stories_per_author, args.max_prompt_similarity))
+
+    # ---- outputs
+    inputs = describe_inputs([d.path for d in subs + comments] + ([args.pin] if args.pin else []))
+    for out, rows, sink, quota in ((args.wp_out, wp_rows, sinks[wp_name], args.wp_quota),
+                                   (args.ask_out, ask_rows, sinks[ask_name], args.ask_quota)):
+        found = set(sink.pinned) | {k.split("/", 1)[1].split()[0] for k in sink.pins_rejected}
+        anywhere = {i for s in sinks.values() for i in s.pinned}
+        sink.funnel.notes.update({
+            "quota": quota,
+            "short_by": max(0, quota - len(rows)),
+            "pinned": [r["id"] for r in rows if r["meta"]["pinned"]],
+            "pins_rejected": sink.pins_rejected,
+            "pins_not_found": [p.key for p in pins if p.post_id in sink.pins and p.post_id not in found
+                               and (p.source is not None or p.post_id not in anywhere)],
+            "rules": {"min_story_words": MIN_STORY_WORDS, "max_stories_per_author": args.max_stories_per_author,
+                      "max_prompt_similarity": args.max_prompt_similarity, "similarity": "word bigram Jaccard",
+                      "pool_size": sink.pool.size},
+            "dumps": file_stats,
+        })
+        if len(rows) < quota:
+            log.warning("%s: %d of %d wanted (the dumps hold no more that pass the rules)", out, len(rows), quota)
+        write_jsonl(out, rows)
+        write_stats(out, sink.funnel, seed=args.seed, inputs=inputs,
+                    args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
+        if sink.funnel.notes["pins_not_found"]:
+            log.warning("%s: pins found in no dump: %s", sink.source, ", ".join(sink.funnel.notes["pins_not_found"]))
+    print(f"reddit: {len(wp_rows)} WritingPrompts pairs -> {args.wp_out}, "
+          f"{len(ask_rows)} AskReddit prompts -> {args.ask_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -1,0 +1,489 @@
+"""Stage 03 (Reddit): dump reading, text cleaning, selection rules, the stage on the sample, bad
+input, and the real Pushshift files when ../shared/realdata is present.
+
+Run: .venv/bin/python -m pytest -q tests/test_reddit.py
+"""
+import json
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from conftest import ROOT, run_script
+from lima.cli import StageError
+from lima.reddit_dump import (classify_dump, find_dumps, iter_blocks, iter_decompressed, normalise_comment,
+                              normalise_post, parse_line)
+from lima.reddit_sample import build_sample, comment, compress_long, make_story, submission, write_zst
+from lima.reddit_select import (Diversity, Pool, ask_post_reason, read_pins, story_reason, tiebreak,
+                                wp_post_reason)
+from lima.reddit_text import clean_markup, jaccard, shingles, split_title_tags, strip_all_tags
+
+SAMPLE = ROOT / "data" / "sample" / "reddit"
+PINS = ROOT / "data" / "authored" / "reddit_pins.txt"
+SAMPLE_ARGS = ["--wp-quota", 8, "--ask-quota", 6, "--pool-factor", 2, "--pin", PINS]  # sample.mk
+
+
+def run_stage(tmp_path, dumps, *extra, expect_exit=0, tag="out"):
+    wp, ask = tmp_path / tag / "writingprompts.jsonl", tmp_path / tag / "askreddit.jsonl"
+    code = run_script("03_reddit.py", "--dumps", *dumps, "--wp-out", wp, "--ask-out", ask, *extra,
+                      expect_exit=expect_exit)
+    return code, wp, ask
+
+
+def rows_of(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def stats_of(path):
+    return json.loads(Path(str(path).replace(".jsonl", ".stats.json")).read_text())
+
+
+def lines_of(path, block_size=1 << 20):
+    out = []
+    for buf, end in iter_blocks(Path(path), block_size):
+        out.extend(buf[:end].split(b"\n")[:-1])
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """One run of the stage on the shipped sample with the sample profile's knobs."""
+    tmp = tmp_path_factory.mktemp("reddit")
+    _, wp, ask = run_stage(tmp, [SAMPLE], *SAMPLE_ARGS)
+    return wp, ask
+
+
+def post(title, **kw):
+    row = submission(2020, kw.pop("sub", "WritingPrompts"), kw.pop("pid", "abc1"), title, kw.pop("score", 100),
+                     1600000000, kw.pop("author", "someone"), **kw)
+    return normalise_post(row)
+
+
+def story(body, parent="t3_abc1", author="writer", **kw):
+    return normalise_comment(comment(2020, "WritingPrompts", kw.pop("cid", "c1"), "abc1", parent, body,
+                                     kw.pop("score", 10), 1600000000, author, **kw))
+
+
+WORDS_120 = " ".join(["word"] * 120)
+
+
+# ---- text cleaning --------------------------------------------------------------------------------
+def test_title_tags_are_removed_from_the_prompt():
+    assert split_title_tags("[WP] A dragon writes a letter.") == ("A dragon writes a letter.", ["WP"])
+    assert split_title_tags("[WP][EU] Two tags") == ("Two tags", ["WP", "EU"])
+    assert split_title_tags("(SP) Round brackets - and a dash") == ("Round brackets - and a dash", ["SP"])
+    assert split_title_tags("WP: colon form prompt") == ("colon form prompt", ["WP"])
+    assert split_title_tags("A story [Part 2]") == ("A story", ["PART 2"])
+    assert split_title_tags("A [redacted] file arrives") == ("A [redacted] file arrives", [])
+
+
+def test_askreddit_tags_are_stripped_wherever_they_sit():
+    assert strip_all_tags("What is your best advice? [Serious]") == ("What is your best advice?", ["SERIOUS"])
+    assert strip_all_tags("Who, [Serious Replies Only] would you call?")[0] == "Who, would you call?"
+
+
+def test_reddit_markup_becomes_plain_text():
+    body = ("# A Title\n\n> quoted &amp; escaped &lt;3\n\nSome **bold**, *italic*, ***both***, ~~gone~~ and "
+            "[a link](https://x.org/a_(b)?q=1&amp;r=2) and ^(tiny) and `code` and a\\_snake\\_name.\n\n"
+            "* item one\n* item two\n\n&#x200B;\n\n---\n\n>!spoiler!< text with snake_case_kept\n\n"
+            "EDIT: thanks for the gold!\n\nMore at r/MyWritingSub")
+    text = clean_markup(body)
+    assert text == ("A Title\n\nquoted & escaped <3\n\nSome bold, italic, both, gone and a link and tiny and "
+                    "code and a_snake_name.\n\n- item one\n- item two\n\nspoiler text with snake_case_kept")
+
+
+def test_story_text_keeps_multibyte_characters():
+    assert clean_markup("Élodie said \u201chi\u201d \U0001f319") == "Élodie said \u201chi\u201d \U0001f319"
+
+
+def test_prompt_similarity_uses_word_bigram_jaccard():
+    a = shingles("You inherit a lighthouse whose keeper left one rule.")
+    assert a == shingles("you INHERIT a lighthouse, whose keeper left one rule!")   # case, punctuation
+    near = shingles("You inherit a lighthouse whose old keeper left one rule.")
+    far = shingles("A dragon writes a polite letter of complaint.")
+    assert jaccard(a, near) > 0.5 > jaccard(a, far) == 0.0
+
+
+# ---- rules ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("title,kw,reason", [
+    ("[WP] A fine prompt about a lighthouse", {}, None),
+    ("[WP] A fine prompt about a lighthouse", {"over_18": True}, "nsfw"),
+    ("[NSFW][WP] A prompt with a tag", {}, "nsfw"),
+    ("[WP] A prompt removed by mods", {"selftext": "[removed]"}, "removed"),
+    ("[WP] A prompt removed later", {"removed_by_category": "moderator"}, "removed"),
+    ("[WP] arctic shift removal", {"_meta": {"removal_type": "deleted"}}, "removed"),
+    ("[WP] Contest announcement here", {"stickied": True}, "meta"),
+    ("[OT] Off topic chatter thread", {}, "meta"),
+    ("[IP] This painting of a ship", {}, "needs_media"),
+    ("How do I write better endings?", {}, "not_a_prompt"),
+    ("[WP] Dragons.", {}, "too_short"),
+])
+def test_writingprompts_post_rules(title, kw, reason):
+    assert wp_post_reason(post(title, **kw))[0] == reason
+
+
+@pytest.mark.parametrize("title,kw,reason", [
+    ("What is a skill everyone should learn?", {}, None),
+    ("What is the best advice you ignored? [Serious]", {}, None),
+    ("What is a skill everyone should learn?", {"over_18": True}, "nsfw"),
+    ("What is a skill everyone should learn?", {"selftext": "[deleted]"}, "removed"),
+    ("What is a skill everyone should learn?", {"distinguished": "moderator"}, "meta"),
+    ("What is a skill everyone should learn?", {"selftext": "context here"}, "not_title_only"),
+    ("What is a skill everyone should learn?", {"is_self": False}, "not_title_only"),
+    ("Tell me about your favourite teacher.", {}, "not_a_question"),
+    ("Favourite colour?", {}, "too_short"),
+    ("Redditors, what is your favourite subreddit?", {}, "not_self_contained"),
+    ("What did OP mean by that?", {}, "not_self_contained"),
+])
+def test_askreddit_post_rules(title, kw, reason):
+    assert ask_post_reason(post(title, sub="AskReddit", **kw))[0] == reason
+
+
+def test_askreddit_prompt_has_no_tags_left():
+    assert ask_post_reason(post("[Serious] What do you regret most?", sub="AskReddit")) == (None, "What do you regret most?")
+
+
+@pytest.mark.parametrize("body,kw,reason", [
+    (WORDS_120, {}, None),
+    ("[deleted]", {}, "removed"),
+    ("[removed]", {}, "removed"),
+    (WORDS_120, {"parent": "t1_c0"}, "not_top_level"),
+    (WORDS_120, {"author": "AutoModerator"}, "bot_or_mod"),
+    (" ".join(["word"] * 99), {}, "too_short"),
+    (" ".join(["**word**"] * 98) + "\n\n* * *\n\nword", {}, "too_short"),   # 102 raw, 99 after cleaning
+])
+def test_story_rules(body, kw, reason):
+    assert story_reason(story(body, **kw))[0] == reason
+
+
+def test_schema_drift_is_normalised_across_eras():
+    times = [normalise_post(submission(era, "WritingPrompts", "t3_abc", "[WP] x y z", "12", 1600000000, "a"))
+             for era in (2012, 2016, 2020, 2024)]
+    assert [p["created_utc"] for p in times] == [1600000000] * 4      # int, str, int, float
+    assert {p["id"] for p in times} == {"abc"} and {p["score"] for p in times} == {12}
+    bare = normalise_post({"title": "x", "id": "q1"})                  # the oldest rows lack most fields
+    assert bare["score"] == 0 and bare["over_18"] is False and bare["created_utc"] is None
+    c = normalise_comment({"id": "t1_c", "link_id": "t3_p", "parent_id": "t3_p", "body": "a &amp; b"})
+    assert (c["id"], c["link_id"], c["top_level"]) == ("c", "p", True)
+
+
+def test_pool_keeps_the_top_scores_and_one_copy_of_each_post():
+    pool = Pool(3)
+    reasons = [pool.offer({"id": f"p{s}", "score": s, "tb": tiebreak(0, f"p{s}")}) for s in (5, 1, 9, 7, 3)]
+    assert reasons == [None, None, None, "not_top_scoring", "not_top_scoring"]
+    assert sorted(pool.items) == ["p5", "p7", "p9"] and pool.threshold() == 5
+    assert pool.offer({"id": "p5", "score": 8, "tb": 0}) == "duplicate"       # the higher copy wins
+    assert pool.items["p5"]["score"] == 8 and pool.threshold() == 7
+
+
+def test_author_cap_and_similarity_limits():
+    div = Diversity(max_per_author=2, max_similarity=0.5)
+    div.take("A dragon writes a letter", "Ivy")
+    div.take("A robot learns to paint", "ivy")          # authors compare case-insensitively
+    assert not div.author_ok("IVY") and div.author_ok("someone") and div.author_ok("[deleted]")
+    assert div.too_similar("A dragon writes a letter today")       # 4 shared of 5 bigrams: 0.8
+    assert not div.too_similar("A dragon writes a long letter")    # 3 of 6: 0.5 is not above the limit
+    assert not div.too_similar("A dragon writes poems at night")   # 2 of 7
+
+
+def test_pin_file_formats(tmp_path):
+    f = tmp_path / "pins.txt"
+    f.write_text("# comment\nabc1\nt3_abc2  # inline comment\nwritingprompts/abc3 t1_cc3\n"
+                 "https://www.reddit.com/r/AskReddit/comments/abc4/title/\n"
+                 "https://old.reddit.com/r/WritingPrompts/comments/abc5/title/cc5/\nabc1\n")
+    pins = read_pins(f)
+    assert [(p.source, p.post_id, p.comment_id) for p in pins] == [
+        (None, "abc1", None), (None, "abc2", None), ("writingprompts", "abc3", "cc3"),
+        ("askreddit", "abc4", None), ("writingprompts", "abc5", "cc5")]
+    f.write_text("abc1 cc1 extra\n")
+    with pytest.raises(StageError, match="line 1"):
+        read_pins(f)
+
+
+# ---- reading the dumps -----------------------------------------------------------------------------
+def test_sample_files_need_the_2gib_window():
+    files = sorted(SAMPLE.glob("*.zst"))
+    assert len(files) == 5
+    for f in files:
+        with pytest.raises(zstandard.ZstdError, match="too much memory"):
+            zstandard.ZstdDecompressor().stream_reader(f.open("rb")).read(100)
+        assert lines_of(f)                                   # and we read them
+    assert sum(f.stat().st_size for f in files) < 300_000
+
+
+def test_sample_is_reproducible_and_matches_the_generator(tmp_path):
+    build_sample(tmp_path)
+    for f in SAMPLE.glob("*.zst"):
+        assert lines_of(tmp_path / f.name) == lines_of(f), f.name
+
+
+def test_reading_continues_across_frames(tmp_path):
+    lines = [json.dumps({"n": i}).encode() for i in range(100)]
+    f = tmp_path / "RC_2020-01.zst"
+    f.write_bytes(compress_long([b"\n".join(lines) + b"\n"], frames=3))
+    one = zstandard.ZstdDecompressor(max_window_size=2**31).decompressobj()
+    first = one.decompress(f.read_bytes())
+    assert one.eof and one.unused_data and 0 < first.count(b"\n") < 100   # one frame stops early
+    assert lines_of(f) == lines
+    assert len(lines_of(SAMPLE / "WritingPrompts_comments.zst")) == 69   # the sample's two frames
+
+
+def test_utf8_characters_split_across_chunks_are_rejoined(tmp_path):
+    rows = [{"id": f"x{i}", "body": "Élodie \u201cquoted\u201d \U0001f319 " * (i % 5 + 1)} for i in range(200)]
+    f = write_zst(tmp_path / "RC_2020-01.zst", rows)
+    whole = lines_of(f)
+    pieces = list(iter_decompressed(f, 7))
+    assert sum(1 for x in pieces if not _decodes(x)) > 10      # pieces really cut characters
+    for block_size in (1, 3, 7, 64):
+        got = lines_of(f, block_size)
+        assert got == whole
+        assert all(parse_line(line)[1] is None for line in got)
+    assert [json.loads(x)["body"] for x in whole] == [r["body"] for r in rows]
+
+
+def _decodes(piece):
+    try:
+        piece.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def test_bad_lines_are_classified():
+    assert parse_line(b'{"a": 1')[1] == "bad_json"
+    assert parse_line(b'{"a": "caf\xe9"}')[1] == "bad_utf8"
+    assert parse_line(b"[1, 2]")[1] == "not_an_object"
+    assert parse_line(b"   ")[1] == "blank_line"
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "truncated"),
+    (b"this is not zstd at all\n", "not a readable zstd stream"),
+    (b"", "empty file"),
+])
+def test_unreadable_files_raise_one_clear_error(tmp_path, content, message):
+    f = tmp_path / "RS_2020-01.zst"
+    good = compress_long([b'{"id": "a"}\n' * 5000])
+    f.write_bytes(good[: len(good) // 2] if content is None else content)
+    with pytest.raises(StageError, match=message):
+        list(iter_decompressed(f))
+
+
+def test_dump_names_and_folders(tmp_path):
+    assert classify_dump(Path("RS_2019-03.zst")).kind == "submissions"
+    assert classify_dump(Path("WritingPrompts_comments.zst")).subreddit == "writingprompts"
+    assert classify_dump(Path("notes.zst")) is None
+    (tmp_path / "sub").mkdir()
+    for name in ("RC_2013-06.zst", "sub/AskReddit_submissions.zst", "readme.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    found = find_dumps([tmp_path])
+    assert [d.name for d in found] == ["AskReddit_submissions.zst", "RC_2013-06.zst"]   # submissions first
+    with pytest.raises(StageError, match="not a Pushshift dump name"):
+        find_dumps([tmp_path / "readme.txt"])
+
+
+# ---- the stage ------------------------------------------------------------------------------------
+def test_stage_on_the_sample_writes_the_data_contract(sample_run):
+    wp, ask = sample_run
+    pairs, prompts = rows_of(wp), rows_of(ask)
+    assert len(pairs) == 8 and len(prompts) == 6
+    for r in pairs:
+        assert r["id"] == f"writingprompts/{r['meta']['post_id']}" and r["source"] == "writingprompts"
+        assert len(r["conversations"]) == 2
+        assert {"post_id", "post_score", "comment_id", "comment_score", "dump"} <= set(r["meta"])
+        prompt, text = r["conversations"]
+        assert "[" not in prompt and not prompt.startswith("WP")
+        assert len(text.split()) >= 100
+        for mark in ("**", "&amp;", "](", "EDIT", "r/", "&#x200B;"):
+            assert mark not in text, (mark, r["id"])
+    for r in prompts:
+        assert r["id"] == f"askreddit/{r['meta']['post_id']}" and r["source"] == "askreddit"
+        assert len(r["conversations"]) == 1 and r["conversations"][0].endswith("?")
+        assert "[" not in r["conversations"][0]
+        assert {"post_id", "post_score", "dump"} <= set(r["meta"])
+    assert len({r["id"] for r in pairs}) == len(pairs)
+
+
+def test_stage_on_the_sample_hits_every_drop_reason_and_balances(sample_run):
+    wp, ask = (stats_of(p) for p in sample_run)
+    posts = ["bad_json", "bad_utf8", "not_an_object", "no_id", "other_subreddit", "removed", "nsfw", "meta",
+             "needs_media", "not_a_prompt", "too_short", "duplicate", "not_top_scoring", "no_story",
+             "author_cap", "similar_prompt", "over_quota"]
+    comments = ["bad_json", "bad_utf8", "removed", "not_top_level", "bot_or_mod", "too_short", "duplicate",
+                "outranked", "unused"]
+    asks = ["bad_json", "bad_utf8", "removed", "nsfw", "meta", "not_title_only", "not_a_question", "too_short",
+            "not_self_contained", "duplicate", "not_top_scoring", "similar_prompt", "over_quota"]
+    assert all(wp["dropped"].get(f"post:{r}") for r in posts), wp["dropped"]
+    assert all(wp["dropped"].get(f"comment:{r}") for r in comments), wp["dropped"]
+    assert all(ask["dropped"].get(f"post:{r}") for r in asks), ask["dropped"]
+    for stats, kept in ((wp, "pairs"), (ask, "prompts")):   # every row ends in exactly one counter
+        post_drops = sum(v for k, v in stats["dropped"].items() if k.startswith("post:"))
+        assert post_drops + stats["kept"][kept] == stats["read"]["submission_lines"]
+    comment_drops = sum(v for k, v in wp["dropped"].items() if k.startswith("comment:"))
+    assert comment_drops + wp["kept"]["pairs"] == wp["read"]["comment_lines"]
+    assert wp["inputs"] and wp["seed"] == 0 and wp["args"]["wp_quota"] == 8
+
+
+def test_pins_come_first_and_the_monthly_files_mix_in(sample_run):
+    wp, ask = sample_run
+    pairs, prompts = rows_of(wp), rows_of(ask)
+    assert pairs[0]["id"] == "writingprompts/1c0a0p" and pairs[0]["meta"]["pinned"]
+    assert pairs[0]["meta"]["comment_id"] == "c9z01k"          # the hand-picked runner-up story
+    assert prompts[0]["id"] == "askreddit/1c0a1b" and prompts[0]["meta"]["pinned"]
+    assert stats_of(wp)["pinned"] == ["writingprompts/1c0a0p"]
+    # A post from a monthly RS_ file (subreddit written in lower case) with its story from RC_.
+    monthly = [r for r in pairs if r["meta"]["dump"] == "RS_2013-06.zst"]
+    assert monthly and monthly[0]["meta"]["comment_dump"] == "RC_2013-06.zst"
+    scores = [r["meta"]["post_score"] for r in pairs[1:]]
+    assert scores == sorted(scores, reverse=True)
+    authors = [r["meta"]["story_author"].lower() for r in pairs]
+    assert max(authors.count(a) for a in authors) <= 2
+
+
+def test_stage_is_deterministic_and_the_prefilter_loses_nothing(tmp_path, sample_run):
+    """Tiny reads make many small blocks, so the score prefilter runs on most of them; the result
+    must equal the one-block run where every line is parsed."""
+    _, wp, ask = run_stage(tmp_path, [SAMPLE], *SAMPLE_ARGS, "--block-size", 64)
+    assert wp.read_bytes() == sample_run[0].read_bytes()
+    assert ask.read_bytes() == sample_run[1].read_bytes()
+    for small, one_block in ((wp, sample_run[0]), (ask, sample_run[1])):
+        a, b = stats_of(small), stats_of(one_block)
+        assert a["kept"] == b["kept"] and a["read"] == b["read"]
+    dumps = stats_of(ask)["dumps"]["AskReddit_submissions.zst"]
+    assert dumps["parsed"] < dumps["lines"]                      # the prefilter did skip lines
+
+
+def test_author_cap_and_similarity_flags_change_the_selection(tmp_path):
+    rows, stories = [], []
+    titles = ["[WP] A dragon writes a polite letter to a knight", "[WP] A dragon writes a polite letter to the knight",
+              "[WP] The moon files for divorce", "[WP] Ghosts form a union at the old mill"]
+    for i, title in enumerate(titles):
+        rows.append(submission(2020, "WritingPrompts", f"p{i}", title, 100 - i, 1600000000, "op"))
+        stories.append(comment(2020, "WritingPrompts", f"c{i}", f"p{i}", f"t3_p{i}", make_story(
+            __import__("random").Random(i), 9), 50, 1600000000, "ivy"))
+    write_zst(tmp_path / "d" / "WritingPrompts_submissions.zst", rows)
+    write_zst(tmp_path / "d" / "WritingPrompts_comments.zst", stories)
+    write_zst(tmp_path / "d" / "AskReddit_submissions.zst", [submission(2020, "AskReddit", "q1", "Why is the sky blue at noon?", 5, 1, "a")])
+    _, wp, _ = run_stage(tmp_path, [tmp_path / "d"], "--wp-quota", 4, tag="default")
+    assert [r["meta"]["post_id"] for r in rows_of(wp)] == ["p0", "p2"]   # p1 too similar, p3 over the cap
+    drops = stats_of(wp)["dropped"]
+    assert {k: v for k, v in drops.items() if k.startswith("post:")} == {"post:similar_prompt": 1, "post:author_cap": 1}
+    _, wp, _ = run_stage(tmp_path, [tmp_path / "d"], "--wp-quota", 4, "--max-stories-per-author", 4,
+                         "--max-prompt-similarity", 0.9, tag="loose")
+    assert [r["meta"]["post_id"] for r in rows_of(wp)] == ["p0", "p1", "p2", "p3"]
+
+
+def test_rejected_and_missing_pins_are_reported(tmp_path):
+    pins = tmp_path / "pins.txt"
+    nsfw_post = rows_of_dump(SAMPLE / "WritingPrompts_submissions.zst", lambda r: r.get("over_18"))[0]["id"]
+    pins.write_text(f"writingprompts/{nsfw_post}\naskreddit/nosuch1\nnosuch2\n")
+    _, wp, ask = run_stage(tmp_path, [SAMPLE], "--wp-quota", 3, "--ask-quota", 3, "--pin", pins)
+    assert stats_of(wp)["pins_rejected"] == {f"writingprompts/{nsfw_post}": "nsfw"}
+    assert stats_of(ask)["pins_not_found"] == ["askreddit/nosuch1", "*/nosuch2"]
+    assert not any(r["meta"]["pinned"] for r in rows_of(wp) + rows_of(ask))
+
+
+def rows_of_dump(path, keep):
+    return [r for r in (parse_line(x)[0] for x in lines_of(path)) if r and keep(r)]
+
+
+# ---- bad input at the stage level ------------------------------------------------------------------
+def _copy_sample(tmp_path):
+    d = tmp_path / "dumps"
+    d.mkdir()
+    for f in SAMPLE.glob("*.zst"):
+        (d / f.name).write_bytes(f.read_bytes())
+    return d
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda b: b[:-9], "truncated"),
+    (lambda b: b"PK\x03\x04 a zip, not zstd" + b, "not a readable zstd stream"),
+    (lambda b: b"", "empty file"),
+])
+def test_stage_refuses_an_unreadable_dump_and_writes_nothing(tmp_path, capsys, damage, message):
+    d = _copy_sample(tmp_path)
+    f = d / "WritingPrompts_comments.zst"
+    f.write_bytes(damage(f.read_bytes()))
+    code, wp, ask = run_stage(tmp_path, [d], expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {f}") and message in err
+    assert not wp.exists() and not ask.exists() and not wp.parent.exists()
+
+
+def test_stage_errors_on_missing_inputs(tmp_path, capsys):
+    run_stage(tmp_path, [tmp_path / "nothing-here"], expect_exit=2)
+    assert "no such file or folder" in capsys.readouterr().err
+    d = tmp_path / "only-comments"
+    d.mkdir()
+    (d / "RC_2013-06.zst").write_bytes((SAMPLE / "RC_2013-06.zst").read_bytes())
+    run_stage(tmp_path, [d], expect_exit=2)
+    assert "no r/writingprompts submissions" in capsys.readouterr().err
+
+
+# ---- the real Pushshift files (skipped when ../shared/realdata is absent) ---------------------------
+def test_real_monthly_dumps_need_the_long_window_and_read_fully(realdata):
+    folder = realdata / "reddit_pushshift"
+    counts = {}
+    for f in sorted(folder.glob("RC_*.zst")):
+        with pytest.raises(zstandard.ZstdError, match="too much memory"):
+            zstandard.ZstdDecompressor().stream_reader(f.open("rb")).read(100)
+        lines = lines_of(f, block_size=4096)
+        assert all(parse_line(x)[1] is None for x in lines)
+        counts[f.name] = len(lines)
+    assert counts == {"RC_2005-12.zst": 1075, "RC_2006-01.zst": 3666}
+
+
+def test_real_comments_become_stories_for_a_synthetic_prompt_file(realdata, tmp_path):
+    """The real 2 GiB-window RC files in pass 2: stories of >= 100 words answering the posts that
+    our own RS file names (ids taken from the real comments' link_id)."""
+    folder = realdata / "reddit_pushshift"
+    link_ids = {}
+    for f in sorted(folder.glob("RC_*.zst")):
+        for line in lines_of(f):
+            row = json.loads(line)
+            if row["parent_id"].startswith("t3_") and len(row["body"].split()) >= 100:
+                link_ids[row["link_id"][3:]] = link_ids.get(row["link_id"][3:], 0) + 1
+    top = sorted(link_ids, key=lambda k: (-link_ids[k], k))[:5]
+    assert len(top) == 5
+    titles = ["The web remembers everything you ever typed", "A search engine that answers questions nobody asked",
+              "Your inbox receives mail from next year", "The first blog on the moon", "A browser that refuses to close"]
+    rs = [submission(2012, "reddit.com", pid, f"[WP] {titles[i]}", 100 - i, 1134365188, "op")
+          for i, pid in enumerate(top)]
+    write_zst(tmp_path / "RS_2005-12.zst", rs)
+    write_zst(tmp_path / "RS_2006-01.zst", [submission(2012, "ask.reddit", "q1", "What was the web like then?", 1, 1, "a")])
+    _, wp, _ = run_stage(tmp_path, [tmp_path / "RS_2005-12.zst", tmp_path / "RS_2006-01.zst", *sorted(folder.glob("RC_*.zst"))],
+                         "--wp-subreddit", "reddit.com", "--ask-subreddit", "ask.reddit", "--wp-quota", 5,
+                         "--ask-quota", 1, "--max-stories-per-author", 5)
+    pairs = rows_of(wp)
+    assert len(pairs) >= 3
+    assert {r["meta"]["comment_dump"] for r in pairs} <= {"RC_2005-12.zst", "RC_2006-01.zst"}
+    assert all(len(r["conversations"][1].split()) >= 100 for r in pairs)
+    assert stats_of(wp)["read"]["comment_lines"] > 20
+
+
+def test_real_mixed_era_rows_parse_and_normalise(realdata, tmp_path):
+    """Pushshift-Importer's rows from 2005 to 2024 (int/str/float times, 18 to 113 fields, `_meta`)
+    written into RS_/RC_ files and run through the stage."""
+    folder = realdata / "reddit_pushshift" / "pushshift-importer_test_data"
+    subs = [json.loads(x) for x in (folder / "test_submissions.json").read_text().splitlines() if x.strip()]
+    coms = [json.loads(x) for x in (folder / "test_comments.json").read_text().splitlines() if x.strip()]
+    assert (len(subs), len(coms)) == (31, 27)
+    assert {type(r["created_utc"]).__name__ for r in subs} == {"int", "str", "float"}
+    for r in subs:
+        p = normalise_post(r)
+        assert isinstance(p["created_utc"], int) and p["id"] and isinstance(p["score"], int)
+    assert sum(normalise_post(r)["removed"] is not None for r in subs) >= 1
+    for r in coms:
+        c = normalise_comment(r)
+        assert c["link_id"] and not c["link_id"].startswith("t3_") and isinstance(c["created_utc"], int)
+    raw_s = (folder / "test_submissions.json").read_bytes().splitlines()
+    raw_c = (folder / "test_comments.json").read_bytes().splitlines()
+    write_zst(tmp_path / "d" / "RS_2024-02.zst", raw_s)
+    write_zst(tmp_path / "d" / "RC_2024-02.zst", raw_c)
+    nba = sum(r["subreddit"] == "nba" for r in subs)
+    _, _, ask = run_stage(tmp_path, [tmp_path / "d"], "--wp-subreddit", "reddit.com", "--ask-subreddit", "NBA",
+                          "--wp-quota", 1, "--ask-quota", 1)
+    stats = stats_of(ask)
+    assert stats["read"]["submission_lines"] == nba
+    assert stats["dumps"]["RS_2024-02.zst"]["lines"] == 31
