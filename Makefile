@@ -37,7 +37,11 @@ SHELL := /bin/bash
 define remember_args
 $(shell mkdir -p $(dir $(1)) && f='$(1)' && new='$(strip $(2))' && { [ "$$(cat "$$f" 2>/dev/null)" = "$$new" ] || printf '%s' "$$new" > "$$f"; })
 endef
-TRACK_ARGS := $(if $(filter-out help variables clean,$(MAKECMDGOALS)),yes,)
+# (not for help/clean, nor for a dry run `make -n`, which must change nothing)
+TRACK_ARGS := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),,$(if $(filter-out help variables clean,$(MAKECMDGOALS)),yes,))
+# Under `make -n` an args file may not exist yet: this rule lets the dry run print the whole plan.
+$(INTERIM)/.%.args:
+	@mkdir -p $(@D) && touch $@
 
 #################################################################################
 # SET-UP                                                                        #
@@ -71,14 +75,134 @@ $(INTERIM)/stackexchange.jsonl: $(SE_INPUTS) $(SE_SRC) $(INTERIM)/.stackexchange
 ## Stage 01: Stack Exchange dumps -> data/interim/stackexchange.jsonl (+ pools/ for ablations)
 data-stackexchange: $(INTERIM)/stackexchange.jsonl
 
+# ---- 02 wikiHow: a category then an article in it (§2.1); crawled politely into a cache ------
+WH_SRC := scripts/02_wikihow.py $(addprefix scripts/lima/,cli.py io.py funnel.py \
+          wikihow_fetch.py wikihow_parse.py wikihow_sample.py)
+# The cache's index grows with every page fetched; with WH_CSV the dataset CSV is the input.
+WH_INPUTS := $(if $(WH_CSV),$(WH_CSV),$(wildcard $(WH_CACHE)/index.jsonl))
+WH_ARGS := $(if $(WH_CSV),--csv $(WH_CSV),--cache $(WH_CACHE)) $(if $(filter yes,$(WH_OFFLINE)),--offline) \
+          --quota $(WH_QUOTA) --pool-quota $(WH_POOL_QUOTA) $(if $(WH_CATEGORIES),--categories "$(WH_CATEGORIES)") \
+          $(if $(WH_USER_AGENT),--user-agent "$(WH_USER_AGENT)") --seed $(SEED)
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.wikihow.args,$(WH_ARGS))
+endif
+
+# The pool (every article that parsed, for the ablations) is written first, the target last.
+$(INTERIM)/wikihow.jsonl: $(WH_INPUTS) $(WH_SRC) $(INTERIM)/.wikihow.args | $(VENV_STAMP)
+	$(PY) scripts/02_wikihow.py $(WH_ARGS) --out $@ --pool-out $(INTERIM)/pools/wikihow.jsonl
+
+## Stage 02: wikiHow pages (cached crawl) -> data/interim/wikihow.jsonl (+ pools/wikihow.jsonl)
+data-wikihow: $(INTERIM)/wikihow.jsonl
+
+# ---- 03 Reddit: WritingPrompts prompt+story pairs (train), AskReddit questions (test) ----------
+REDDIT_SRC := scripts/03_reddit.py $(addprefix scripts/lima/,cli.py io.py funnel.py \
+          reddit_dump.py reddit_select.py reddit_text.py)
+REDDIT_INPUTS := $(sort $(wildcard $(REDDIT_DUMPS)/*.zst $(REDDIT_DUMPS)/*/*.zst)) $(REDDIT_PINS)
+REDDIT_ARGS := --dumps $(REDDIT_DUMPS) --wp-quota $(WP_QUOTA) --ask-quota $(ASK_QUOTA) \
+          --pool-factor $(REDDIT_POOL_FACTOR) $(if $(REDDIT_PINS),--pin $(REDDIT_PINS)) --seed $(SEED)
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.reddit.args,$(REDDIT_ARGS))
+endif
+
+# One run writes both files (a grouped target), each with its .stats.json.
+$(INTERIM)/writingprompts.jsonl $(INTERIM)/askreddit.jsonl &: $(REDDIT_INPUTS) $(REDDIT_SRC) $(INTERIM)/.reddit.args | $(VENV_STAMP)
+	$(PY) scripts/03_reddit.py $(REDDIT_ARGS) \
+	    --wp-out $(INTERIM)/writingprompts.jsonl --ask-out $(INTERIM)/askreddit.jsonl
+
+## Stage 03: Pushshift dumps -> data/interim/writingprompts.jsonl + askreddit.jsonl
+data-reddit: $(INTERIM)/writingprompts.jsonl $(INTERIM)/askreddit.jsonl
+
+# ---- 04 Dataset: Table 1 from the stage outputs + authored data + Super-NI, dedup, splits -----
+LIMA_DATA ?= data/lima
+RUN ?= $(PROFILE)
+DATA_SRC := scripts/04_build_dataset.py $(addprefix scripts/lima/,cli.py io.py funnel.py contract.py \
+          dedup.py superni.py dataset_assembly.py composition.py)
+DATA_INPUTS := $(addprefix $(INTERIM)/,stackexchange.jsonl wikihow.jsonl writingprompts.jsonl askreddit.jsonl) \
+          $(addprefix $(AUTHORED)/,train.jsonl dev.jsonl test.jsonl dialogues.jsonl) \
+          $(sort $(wildcard $(SUPERNI)/task*.json)) \
+          $(if $(LIMA_RELEASE),$(wildcard $(LIMA_RELEASE)/train.jsonl $(LIMA_RELEASE)/test.jsonl))
+DATA_ARGS := --interim $(INTERIM) --authored $(AUTHORED) $(if $(SUPERNI),--superni $(SUPERNI)) \
+          $(if $(LIMA_RELEASE),--lima-release $(LIMA_RELEASE)) \
+          $(if $(TAKE_FROM_RELEASE),--take-from-release $(TAKE_FROM_RELEASE)) \
+          --se-stem $(SE_STEM_QUOTA) --se-other $(SE_OTHER_QUOTA) --wikihow $(WH_QUOTA) \
+          --writingprompts $(WP_QUOTA) --nlp $(NLP_QUOTA) --authors $(AUTHORS_QUOTA) --dev $(DEV_QUOTA) \
+          --askreddit $(ASK_QUOTA) --test-authors $(TEST_AUTHORS_QUOTA) --dialogues $(DIALOGUES_QUOTA) \
+          $(if $(filter yes,$(DATA_STRICT)),--strict) --tokenizer $(MODEL) --seed $(SEED)
+DATA_REPORT := $(RESULTS)/$(RUN)/report/data.md
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.dataset.args,$(DATA_ARGS) --report $(DATA_REPORT))
+endif
+
+# One run writes every output (a grouped target); train_dialogue.jsonl is written last.
+$(addprefix $(LIMA_DATA)/,train.jsonl dev.jsonl test.jsonl composition.md composition.json) $(DATA_REPORT) \
+$(LIMA_DATA)/train_dialogue.jsonl &: $(DATA_INPUTS) $(DATA_SRC) $(BASE_TARGET) $(INTERIM)/.dataset.args | $(VENV_STAMP)
+	$(PY) scripts/04_build_dataset.py $(DATA_ARGS) --out $(LIMA_DATA) --report $(DATA_REPORT)
+
+## Stage 04: stage outputs + authored + Super-NI -> data/lima/{train,dev,test,train_dialogue}.jsonl, Table 1
+data: $(LIMA_DATA)/train_dialogue.jsonl
+
+#################################################################################
+# BASE MODEL AND TRAINING (PAPER.md section 6)                                  #
+#################################################################################
+
+# ---- 00 the base model: LLaMA from a local folder (paper), or a tiny one pretrained here (sample)
+BASE_SRC := scripts/00_tiny_base.py $(addprefix scripts/lima/,cli.py io.py corpus.py tiny_base.py \
+          se_archive.py se_posts.py se_html.py wikihow_parse.py reddit_dump.py)
+BASE_ARGS := --stackexchange $(SE_DUMPS) --wikihow $(WH_CACHE) --reddit $(REDDIT_DUMPS) --steps $(BASE_STEPS) --seed $(SEED)
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.base.args,$(BASE_ARGS))
+endif
+
+# The sample profile builds its base (a BASE stamp, written last); on the paper profile the target
+# is the user's LLaMA folder itself, which Make cannot build: a missing MODEL stops here.
+checkpoints/base/BASE: $(SE_INPUTS) $(WH_INPUTS) $(REDDIT_INPUTS) $(BASE_SRC) $(INTERIM)/.base.args | $(VENV_STAMP)
+	$(PY) scripts/00_tiny_base.py $(BASE_ARGS) --out $(@D)
+
+ifeq ($(BASE_TARGET),$(MODEL)/config.json)
+$(MODEL)/config.json:
+	@echo "error: $(MODEL): no Hugging Face model folder here; pass MODEL=/path/to/llama (nothing is downloaded)" >&2; exit 2
+endif
+
+## Stage 00: the base model (sample: a tiny LLaMA pretrained on the raw sample text -> checkpoints/base)
+base: $(BASE_TARGET)
+
+# ---- 05 fine-tuning under torchrun + FSDP2 ------------------------------------------------------
+CKPT_ROOT ?= checkpoints
+TRAIN_OUT := $(CKPT_ROOT)/$(RUN)
+TRAIN_SRC := scripts/05_train.py $(addprefix scripts/lima/,cli.py io.py chat.py schedule.py dropout.py \
+          batching.py distributed.py model_setup.py checkpoint.py plots.py sft_data.py contract.py)
+# Only the knobs a profile sets are passed; the rest are the script's defaults, the paper's values.
+TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.jsonl \
+          --ppl-set $(INTERIM)/pools/stackexchange.filtered.jsonl \
+          $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
+          $(if $(MICRO_BATCH_SIZE),--micro-batch-size $(MICRO_BATCH_SIZE)) $(if $(LR),--lr $(LR)) \
+          $(if $(FINAL_LR),--final-lr $(FINAL_LR)) $(if $(MAX_LEN),--max-len $(MAX_LEN)) \
+          $(if $(RESID_DROPOUT),--resid-dropout $(RESID_DROPOUT)) $(if $(KEEP_EPOCHS),--keep-epochs $(KEEP_EPOCHS)) \
+          $(if $(filter yes,$(ACTIVATION_CHECKPOINTING)),--activation-checkpointing) \
+          $(if $(filter yes,$(CPU_OFFLOAD)),--cpu-offload) --seed $(SEED)
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.train-$(RUN).args,$(TRAIN_ARGS) --out $(TRAIN_OUT))
+endif
+# One machine: --standalone picks a free port. Several: NNODES, NODE_RANK and RDZV_ENDPOINT (host:port
+# of node 0), the same command on every node.
+TORCHRUN := $(PY) -m torch.distributed.run --nproc_per_node $(NPROC) \
+          $(if $(filter 1,$(NNODES)),--standalone,--nnodes $(NNODES) --node_rank $(NODE_RANK) \
+          --rdzv_backend c10d --rdzv_endpoint $(RDZV_ENDPOINT) --rdzv_id lima-$(RUN))
+
+$(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(TRAIN_SRC) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
+	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
+
+## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/$(RUN)/epoch_NN
+train: $(TRAIN_OUT)/TRAINED
+
 #### stage-rules-end (stages 02 and 03 add their rules above this line)
 
 #################################################################################
 # THE WHOLE CHAIN                                                               #
 #################################################################################
 
-## Run every stage built so far, in pipeline order (today: the data stages)
-all: data-stackexchange
+## Run every stage built so far, in pipeline order: data -> base -> train
+all: data-stackexchange data-wikihow data-reddit base data train
 
 #################################################################################
 # UTILITIES                                                                     #
@@ -92,10 +216,13 @@ test: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	mkdir -p $(RESULTS)/bench
 	$(PY) scripts/bench/stackexchange.py --out $(RESULTS)/bench/stackexchange.json
+	$(PY) scripts/bench/wikihow.py --out $(RESULTS)/bench/wikihow.json
+	$(PY) scripts/bench/train.py --out $(RESULTS)/bench/train.json
+	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced (keeps data/raw/ and .venv)
 clean:
@@ -106,4 +233,4 @@ help:
 	@echo "lima-repro (PROFILE=$(PROFILE)). Targets:"
 	@awk '/^## /{d=substr($$0,4); next} /^[a-zA-Z0-9_-]+:/{if(d!=""){sub(/:.*/,"",$$1); printf "  %-20s %s\n",$$1,d}; d=""}' $(MAKEFILE_LIST)
 
-.PHONY: venv data-stackexchange all test bench variables clean help
+.PHONY: base train venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit

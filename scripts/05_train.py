@@ -48,7 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", type=Path, required=True, help="base model folder in Hugging Face format (nothing is downloaded)")
     p.add_argument("--train", type=Path, required=True, help="training conversations (our JSONL or GAIR/lima train.jsonl)")
     p.add_argument("--dev", type=Path, required=True, help="dev conversations: loss and perplexity each epoch")
-    p.add_argument("--ppl-set", type=Path, default=None, help="a further held-out set scored each epoch (Appendix B: 2,000 Stack Exchange examples)")
+    p.add_argument("--ppl-set", type=Path, default=None, help="a further held-out set scored each epoch; rows whose id is in --train are left out (Appendix B: held-out Stack Exchange examples)")
+    p.add_argument("--ppl-set-size", type=int, default=2000, help="Appendix B: 2,000 examples")
     p.add_argument("--out", type=Path, required=True, help="checkpoints/<run>: epoch_NN/ exports, state/, TRAINED")
     p.add_argument("--results", type=Path, default=None, help="results/<run> (default: results/<name of --out>)")
     # ---- the recipe (defaults are the paper's, §3 and Appendix B)
@@ -159,8 +160,11 @@ def train(args, device) -> int:
     dev_conv = read_conversations(args.dev, counts)
     train = render_all(tokenizer, train_conv, args.max_len, counts, "train")
     dev = render_all(tokenizer, dev_conv, args.max_len, counts, "dev")
-    ppl_set = render_all(tokenizer, read_conversations(args.ppl_set, counts), args.max_len, counts, "ppl_set") \
-        if args.ppl_set else []
+    ppl_set = []
+    if args.ppl_set:
+        train_ids = {r["id"] for r in train_conv}
+        held_out = [r for r in read_conversations(args.ppl_set, counts) if r["id"] not in train_ids]
+        ppl_set = render_all(tokenizer, held_out[:args.ppl_set_size], args.max_len, counts, "ppl_set")
     if not train:
         raise StageError(args.train, f"every example was dropped (no target token within --max-len {args.max_len})")
     if not dev:

@@ -67,9 +67,9 @@ def pretrain(model, blocks: torch.Tensor, *, steps: int, batch_size: int, lr: fl
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(loss))
+        losses.append(loss.item())
         if log and (step % 50 == 0 or step == steps - 1):
-            log(step, float(loss), time.perf_counter() - t0)
+            log(step, losses[-1], time.perf_counter() - t0)
     return losses
 
 

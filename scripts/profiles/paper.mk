@@ -6,3 +6,64 @@
 SE_DUMPS ?= data/raw/stackexchange
 SE_STEM_QUOTA ?= 200
 SE_OTHER_QUOTA ?= 200
+
+# Reddit (stage 03): per-subreddit files (WritingPrompts_submissions.zst, WritingPrompts_comments.zst,
+# AskReddit_submissions.zst) and/or monthly RS_/RC_ files. No pin file: the paper's hand selection
+# is unpublished (set REDDIT_PINS=data/authored/my_pins.txt to pin your own).
+REDDIT_DUMPS ?= data/raw/reddit
+WP_QUOTA ?= 150
+ASK_QUOTA ?= 70
+REDDIT_POOL_FACTOR ?= 10
+REDDIT_PINS ?=
+
+# wikiHow (stage 02): crawl wikihow.com into this cache (robots.txt, >= 3 s between requests).
+# Set WH_USER_AGENT to a descriptive agent with your contact; the stage refuses to crawl without.
+# WH_CSV=path/to/wikihowAll.csv (or wikihowSep.csv) uses the WikiHow dataset instead of crawling.
+# The pool holds up to 2,000 parsed articles for the quantity ablation (§5).
+WH_CACHE ?= data/raw/wikihow
+WH_OFFLINE ?= no
+WH_CSV ?=
+WH_QUOTA ?= 200
+WH_POOL_QUOTA ?= 2000
+WH_CATEGORIES ?=
+WH_USER_AGENT ?=
+
+# Dataset (stage 04): Table 1's quotas and --strict (a short source is an error). The paper's
+# hand-written parts (Group A train, the edited Super-NI examples, the 30 dialogues, the 300 test
+# prompts) come from the GAIR/lima release (train.jsonl, test.jsonl in LIMA_RELEASE); the dev set is
+# ours (the release has none). TAKE_FROM_RELEASE=authors,multi_turn,test draws the 50 Super-NI
+# examples from the task files in SUPERNI instead.
+AUTHORED ?= data/authored
+SUPERNI ?= data/raw/natural-instructions/tasks
+LIMA_RELEASE ?= data/raw/lima
+TAKE_FROM_RELEASE ?= authors,nlp,multi_turn,test
+NLP_QUOTA ?= 50
+AUTHORS_QUOTA ?= 200
+DEV_QUOTA ?= 50
+TEST_AUTHORS_QUOTA ?= 230
+DIALOGUES_QUOTA ?= 30
+DATA_STRICT ?= yes
+
+# Base model: LLaMA in Hugging Face format from a local folder (nothing is downloaded). 65B for the
+# main run; the ablations use 7B (ABLATION_MODEL).
+MODEL ?= data/raw/llama-65b
+BASE_TARGET ?= $(MODEL)/config.json
+BASE_STEPS ?=
+
+# Training: one node of 8 GPUs by default; for several nodes set NNODES, NODE_RANK and RDZV_ENDPOINT
+# (see README). The recipe is the script's defaults (the paper's): nothing to repeat here.
+NPROC ?= 8
+NNODES ?= 1
+NODE_RANK ?= 0
+RDZV_ENDPOINT ?=
+TRAIN_FILE ?= $(LIMA_DATA)/train.jsonl
+EPOCHS ?=
+BATCH_SIZE ?=
+MICRO_BATCH_SIZE ?=
+LR ?=
+FINAL_LR ?=
+MAX_LEN ?=
+RESID_DROPOUT ?=
+KEEP_EPOCHS ?=
+ACTIVATION_CHECKPOINTING ?= yes
+CPU_OFFLOAD ?= no
