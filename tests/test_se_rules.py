@@ -40,6 +40,8 @@ LABELLED_TITLES = [
     ("How do I convert a string to a datetime in Java?", True),
     ("Is tap water in Lisbon safe to drink?", True),
     ("Difference between sautéing and stir-frying?", True),
+    ("Why is parsing the output of ls considered a bad idea?", True),
+    ("Why is the output empty?", False),
     ("What causes the Maillard reaction?", True),
     # not self-contained: the body is needed
     ("What is wrong with this sourdough?", False),

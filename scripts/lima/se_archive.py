@@ -109,6 +109,9 @@ def _is_posts(member: str) -> bool:
 
 
 def _blocks_libarchive(path: Path) -> Iterator[bytes]:
+    # libarchive-c warns at import that old system libraries cannot modify entry digests, a
+    # feature of archive writing we never use.
+    logging.getLogger("libarchive").setLevel(logging.ERROR)
     import libarchive
     from libarchive.exception import ArchiveError
     try:

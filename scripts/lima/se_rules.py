@@ -28,7 +28,7 @@ _DEICTIC = re.compile(
     r"|\bmy (?:code|script|program|function|query|class|app|application|problem|issue|error|"
     r"question|case|situation|setup|config|configuration|output|file|recipe|plant|dough|"
     r"attempt|project|implementation|solution|proof|answer)\b"
-    r"|\bthe (?:error|exception|warning|above|code|script|output|problem|issue)\b"
+    r"|\bthe (?:error|exception|warning|above|code|script|problem|issue)\b|\bthe output\b(?! of)"
     r"|\b(?:help|problem|issue|trouble|question|confused|stuck)\s+(?:with|about|on)\b"
     r"|^(?:help|problem|issue|error|question|need help|please help)\b"
     r"|(?:\.\.\.|…|:)\s*$",
