@@ -70,7 +70,8 @@ $(call remember_args,$(INTERIM)/.stackexchange.args,$(SE_ARGS))
 endif
 
 $(INTERIM)/stackexchange.jsonl: $(SE_INPUTS) $(SE_SRC) $(INTERIM)/.stackexchange.args | $(VENV_STAMP)
-	$(PY) scripts/01_stackexchange.py $(SE_ARGS) -j $(JOBS) --out $@
+	$(PY) scripts/01_stackexchange.py $(SE_ARGS) -j $(JOBS) --out $@ \
+	    --dialogues-out $(INTERIM)/stackexchange_dialogues.jsonl
 
 ## Stage 01: Stack Exchange dumps -> data/interim/stackexchange.jsonl (+ pools/ for ablations)
 data-stackexchange: $(INTERIM)/stackexchange.jsonl
@@ -195,6 +196,32 @@ $(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(TRAI
 ## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/$(RUN)/epoch_NN
 train: $(TRAIN_OUT)/TRAINED
 
+# ---- 06 evaluation: the paper's decoding, automatic metrics, an LLM judge when one is configured --
+EVAL_SRC := scripts/06_eval.py $(addprefix scripts/lima/,cli.py io.py funnel.py contract.py chat.py \
+          distributed.py generate.py judge.py eval_metrics.py eval_report.py)
+EVAL_PROMPTS ?= $(LIMA_DATA)/test.jsonl
+EVAL_REPORT := $(RESULTS)/$(RUN)/report/eval.md
+# Until checkpoint selection exists (issue 8): the last exported epoch, found when the recipe runs.
+EVAL_CKPT_DIR = $(or $(EVAL_CKPT),$$(ls -d $(TRAIN_OUT)/epoch_[0-9]* | sort | tail -n 1))
+# The judge's URL and model come from the environment (JUDGE_BASE_URL, JUDGE_MODEL); its key is read by
+# the script from JUDGE_API_KEY (or OPENAI_API_KEY) and never appears on a command line.
+EVAL_ARGS := --prompts $(EVAL_PROMPTS) --out $(RESULTS)/$(RUN) \
+          $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) $(if $(EVAL_SAMPLES),--samples $(EVAL_SAMPLES)) \
+          $(if $(BASELINE),--baseline $(BASELINE)) $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) \
+          $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL)) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP)) \
+          --seed $(SEED)
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.eval-$(RUN).args,$(EVAL_ARGS) $(EVAL_CKPT))
+endif
+EVAL_LAUNCH := $(if $(filter 1,$(EVAL_NPROC)),$(PY),$(PY) -m torch.distributed.run --standalone --nproc_per_node $(EVAL_NPROC))
+
+# Generations, metrics, judgments and eval/*.json first; the report fragment last (the target).
+$(EVAL_REPORT): $(TRAIN_OUT)/TRAINED $(EVAL_PROMPTS) $(BASELINE) $(EVAL_SRC) $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
+	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(EVAL_CKPT_DIR) $(EVAL_ARGS) --report $@
+
+## Stage 06: generate for the test prompts, metrics, judge if JUDGE_BASE_URL/JUDGE_MODEL -> results/$(RUN)/report/eval.md
+eval: $(EVAL_REPORT)
+
 #### stage-rules-end (stages 02 and 03 add their rules above this line)
 
 #################################################################################
@@ -219,10 +246,11 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench/wikihow.py --out $(RESULTS)/bench/wikihow.json
 	$(PY) scripts/bench/train.py --out $(RESULTS)/bench/train.json
 	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
+	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced (keeps data/raw/ and .venv)
 clean:
@@ -233,4 +261,4 @@ help:
 	@echo "lima-repro (PROFILE=$(PROFILE)). Targets:"
 	@awk '/^## /{d=substr($$0,4); next} /^[a-zA-Z0-9_-]+:/{if(d!=""){sub(/:.*/,"",$$1); printf "  %-20s %s\n",$$1,d}; d=""}' $(MAKEFILE_LIST)
 
-.PHONY: base train venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit
+.PHONY: base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit

@@ -20,9 +20,10 @@ from pathlib import Path
 from lima.cli import StageError, make_rng, progress, run_main, setup_logging
 from lima.funnel import Funnel, describe_inputs, write_stats
 from lima.io import write_jsonl
-from lima.se_archive import READERS, find_sites, posts_blocks
-from lima.se_posts import collect_site
-from lima.se_sample import TAU, temperature_sample, to_record
+from lima.se_archive import READERS, MissingTable, find_sites, posts_blocks, table_blocks
+from lima.se_dialogues import comment_chains
+from lima.se_posts import collect_site, read_comments
+from lima.se_sample import TAU, temperature_sample, to_dialogue, to_record
 from lima.se_sites import classify, site_key
 
 log = logging.getLogger("lima.stackexchange")
@@ -35,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dumps", type=Path, required=True, help="folder of <site>.7z archives and/or <site>/Posts.xml folders")
     p.add_argument("--out", type=Path, required=True, help="output JSONL; stats go to <name>.stats.json beside it")
     p.add_argument("--pools", type=Path, default=None, help="folder for the ablation pools (default: <out dir>/pools)")
+    p.add_argument("--dialogues-out", type=Path, default=None,
+                   help="also read Comments.xml and write the comment chains under qualifying answers as "
+                        "multi-turn dialogues (PAPER.md §10) to this JSONL")
     p.add_argument("--sites", default=None, help="comma-separated sites to read (domain or short name; default: all)")
     # ---- the paper's selection
     p.add_argument("--stem-quota", type=int, default=200, help="STEM examples to draw (Table 1: 200)")
@@ -59,8 +63,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def read_site(job):
     src, category, args = job
-    return collect_site(posts_blocks(src, args.reader), str(src.path), src.site, category,
-                        args.length_on, args.max_questions_per_site)
+    res = collect_site(posts_blocks(src, args.reader), str(src.path), src.site, category,
+                       args.length_on, args.max_questions_per_site)
+    if args.dialogues_out and res.qualifying:
+        try:
+            comments = read_comments(table_blocks(src, "Comments.xml", args.reader), str(src.path),
+                                     {p["answer_id"] for p in res.qualifying}, res.read)
+        except MissingTable:
+            res.read["sites_without_comments"] += 1
+            log.warning("%s: no Comments.xml, so no dialogues from this site", src.site)
+            return res
+        res.dialogues = [to_dialogue(c, args.seed) for c in comment_chains(comments, res.qualifying)]
+    return res
 
 
 def main(argv=None) -> int:
@@ -143,6 +157,10 @@ def main(argv=None) -> int:
     write_jsonl(pools_dir / "stackexchange.filtered.jsonl", filtered)
     write_jsonl(pools_dir / "stackexchange.unfiltered.jsonl", unfiltered)
     funnel.notes["pools"] = {"filtered": len(filtered), "unfiltered": len(unfiltered)}
+    if args.dialogues_out:
+        dialogues = sorted((d for r in results for d in r.dialogues), key=lambda d: d["id"])
+        write_jsonl(args.dialogues_out, dialogues)
+        funnel.notes["dialogues"] = {"chains": len(dialogues), "file": str(args.dialogues_out)}
 
     # ---- outputs: the stats, then the target file last (Make's stamp)
     inputs = [s.path / "Posts.xml" if s.kind == "folder" else s.path for s, *_ in jobs]

@@ -163,11 +163,17 @@ def main(argv=None) -> int:
         candidates["askreddit"] = (source_file(args.interim, "askreddit.jsonl", "askreddit",
                                                need_response=False), "askreddit.jsonl")
         candidates["test-authors"] = (authored["test"], "authored test.jsonl")
+    # Stack Exchange comment chains (stage 01 --dialogues-out): the paper's 20 of 30 dialogues.
+    se_chains = []
+    if (args.interim / "stackexchange_dialogues.jsonl").is_file():
+        se_chains = source_file(args.interim, "stackexchange_dialogues.jsonl", "multi_turn", need_response=True)
     if "multi_turn" in take:
-        # The release's 30 first, our dialogues after them (refills).
-        candidates["dialogues"] = (release["multi_turn"] + authored["dialogues"], "GAIR/lima release + authored")
+        # The release's 30 first, ours after them (refills).
+        candidates["dialogues"] = (release["multi_turn"] + authored["dialogues"] + se_chains,
+                                   "GAIR/lima release + authored + Stack Exchange comment chains")
     else:
-        candidates["dialogues"] = (authored["dialogues"], "authored dialogues.jsonl")
+        candidates["dialogues"] = (authored["dialogues"] + se_chains,
+                                   "authored dialogues.jsonl + Stack Exchange comment chains")
     for name in ("askreddit", "test-authors"):
         # Test rows are prompts: a response that came with one is not part of the test set.
         candidates[name] = ([{**r, "conversations": r["conversations"][:1]} for r in candidates[name][0]],

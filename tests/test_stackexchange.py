@@ -342,3 +342,44 @@ def test_sample_dumps_run_end_to_end_same_bytes_for_any_jobs(tmp_path):
         assert set(r["meta"]) >= {"site", "category", "question_id", "answer_id", "question_score",
                                   "answer_score", "prompt_field"}
         assert r["source"] == "stackexchange" and len(r["conversations"]) == 2
+
+
+# ---- comment chains -> dialogues (PAPER.md §10) --------------------------------------------------
+
+def test_comment_cleaning_edits_are_applied_and_named():
+    from lima.se_dialogues import clean_comment
+    text, edits = clean_comment("@maria see [the docs](https://example.org/x) or https://foo.org/y, use `ls -a`")
+    assert text == "see the docs or , use ```ls -a```"
+    assert edits == ["mention_removed", "link_text_kept", "url_removed"]
+
+
+def test_comment_chains_alternate_merge_and_end_on_the_answerer():
+    from lima.se_dialogues import comment_chains
+    pair = {"answer_id": 11, "asker": "17", "answerer": "9", "question_id": 10}
+    c = lambda i, user, text, t: {"id": i, "post_id": 11, "user_id": user, "text": text, "created": f"2012-01-01T00:00:{t:02d}"}
+    comments = [c(5, "9", "Answerer adds a note first.", 1), c(3, "17", "Is it safe overnight?", 2),
+                c(4, "17", "In the fridge, I mean.", 3), c(7, "40", "Drive-by remark.", 4),
+                c(6, "9", "@kim Yes, within a day.", 5), c(8, "17", "Thanks!", 6),
+                {**c(9, "17", "Unrelated answer", 7), "post_id": 99}]
+    (chain,) = comment_chains(comments, [pair])
+    assert chain["turns"] == ["Is it safe overnight?\n\nIn the fridge, I mean.", "Yes, within a day."]
+    assert chain["comment_ids"] == [3, 4, 6]
+    assert set(chain["edits"]) == {"other_commenter_left_out", "same_author_comments_joined",
+                                   "mention_removed", "trailing_user_comment_dropped"}
+    assert comment_chains(comments[:1], [pair]) == []          # no follow-up exchange, no dialogue
+
+
+def test_sample_dumps_give_alternating_dialogues_in_order(tmp_path):
+    out = tmp_path / "se.jsonl"
+    run_script("01_stackexchange.py", "--dumps", SAMPLE, "--out", out, "--dialogues-out", tmp_path / "dialogues.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "dialogues.jsonl").read_text().splitlines()]
+    assert len(rows) == 8 and [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    pool = {json.loads(l)["meta"]["answer_id"]: json.loads(l) for l in
+            (tmp_path / "pools" / "stackexchange.filtered.jsonl").read_text().splitlines()}
+    for r in rows:
+        conv = r["conversations"]
+        assert r["source"] == "multi_turn" and len(conv) >= 4 and len(conv) % 2 == 0
+        assert conv[:2] == pool[r["meta"]["answer_id"]]["conversations"]     # the kept pair opens it
+        assert all(t.strip() and not t.lstrip().startswith("@") for t in conv)
+    stats = json.loads((tmp_path / "se.stats.json").read_text())
+    assert stats["dialogues"]["chains"] == 8 and stats["read"]["comments"] > 20

@@ -24,6 +24,10 @@ PY7ZR_LIMIT = 256 << 20   # py7zr holds the whole member in memory: refuse more 
 READERS = ("auto", "libarchive", "7z", "py7zr")
 
 
+class MissingTable(StageError):
+    """The dump has no such table (a site dumped without Comments.xml, say)."""
+
+
 @dataclass(frozen=True)
 class SiteSource:
     site: str        # the site's domain, e.g. cooking.stackexchange.com
@@ -63,19 +67,37 @@ def find_sites(dumps: Path) -> list[SiteSource]:
 
 def posts_blocks(src: SiteSource, reader: str = "auto") -> Iterator[bytes]:
     """Yield the bytes of the site's Posts.xml in blocks."""
+    return table_blocks(src, "Posts.xml", reader)
+
+
+def table_blocks(src: SiteSource, table: str, reader: str = "auto") -> Iterator[bytes]:
+    """Yield the bytes of one table of the site's dump (Posts.xml, Comments.xml) in blocks."""
     if src.kind == "folder":
-        posts = next(c for c in src.path.iterdir() if c.name.lower() == "posts.xml")
-        with open(posts, "rb") as f:
+        member = next((c for c in src.path.iterdir() if c.name.lower() == table.lower()), None)
+        if member is None:
+            raise MissingTable(src.path, f"site folder has no {table}")
+        with open(member, "rb") as f:
             while block := f.read(BLOCK_SIZE):
                 yield block
         return
+    path = _table_archive(src, table)
+    if not path.exists():
+        raise MissingTable(path, f"no such archive (the {table} table of {src.site})")
     reader = resolve_reader(reader)
     if reader == "libarchive":
-        yield from _blocks_libarchive(src.path)
+        yield from _blocks_libarchive(path, table)
     elif reader == "7z":
-        yield from _blocks_7z(src.path)
+        yield from _blocks_7z(path, table)
     else:
-        yield from _blocks_py7zr(src.path)
+        yield from _blocks_py7zr(path, table)
+
+
+def _table_archive(src: SiteSource, table: str) -> Path:
+    """Stack Overflow ships one archive per table: stackoverflow.com-Posts.7z, -Comments.7z, ..."""
+    name = src.path.name
+    if name.lower().endswith("-posts.7z"):
+        return src.path.with_name(name[: -len("Posts.7z")] + table.replace(".xml", "") + ".7z")
+    return src.path
 
 
 def resolve_reader(reader: str) -> str:
@@ -104,11 +126,11 @@ def _seven_zip() -> str | None:
     return shutil.which("7z") or shutil.which("7zz") or shutil.which("7za")
 
 
-def _is_posts(member: str) -> bool:
-    return member.replace("\\", "/").rsplit("/", 1)[-1].lower() == "posts.xml"
+def _is_table(member: str, table: str = "Posts.xml") -> bool:
+    return member.replace("\\", "/").rsplit("/", 1)[-1].lower() == table.lower()
 
 
-def _blocks_libarchive(path: Path) -> Iterator[bytes]:
+def _blocks_libarchive(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
     # libarchive-c warns at import that old system libraries cannot modify entry digests, a
     # feature of archive writing we never use.
     logging.getLogger("libarchive").setLevel(logging.ERROR)
@@ -119,23 +141,25 @@ def _blocks_libarchive(path: Path) -> Iterator[bytes]:
             members = 0
             for entry in archive:
                 members += 1
-                if _is_posts(entry.pathname):
+                if _is_table(entry.pathname, table):
                     yield from entry.get_blocks(BLOCK_SIZE)
                     return
     except ArchiveError as e:
         raise StageError(path, f"cannot read the 7z archive, truncated or corrupt? ({_short(e)})") from e
-    raise StageError(path, "empty archive" if members == 0 else "archive holds no Posts.xml")
+    if members == 0:
+        raise StageError(path, "empty archive")
+    raise MissingTable(path, f"archive holds no {table}")
 
 
-def _blocks_7z(path: Path) -> Iterator[bytes]:
+def _blocks_7z(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
     exe = _seven_zip()
     listing = subprocess.run([exe, "l", "-ba", "-slt", str(path)], capture_output=True, text=True)
     if listing.returncode != 0:
         raise StageError(path, f"7z cannot list the archive, truncated or corrupt? ({listing.stderr.strip()[:200]})")
     names = [line[7:] for line in listing.stdout.splitlines() if line.startswith("Path = ")]
-    member = next((n for n in names if _is_posts(n)), None)
+    member = next((n for n in names if _is_table(n, table)), None)
     if member is None:
-        raise StageError(path, "empty archive" if not names else "archive holds no Posts.xml")
+        raise (MissingTable if names else StageError)(path, f"archive holds no {table}" if names else "empty archive")
     proc = subprocess.Popen([exe, "e", "-so", str(path), member], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
@@ -145,20 +169,20 @@ def _blocks_7z(path: Path) -> Iterator[bytes]:
         proc.stdout.close()
         err = proc.stderr.read().decode(errors="replace")
         if proc.wait() != 0:
-            raise StageError(path, f"7z failed while extracting Posts.xml ({err.strip()[:200]})")
+            raise StageError(path, f"7z failed while extracting {table} ({err.strip()[:200]})")
 
 
-def _blocks_py7zr(path: Path) -> Iterator[bytes]:
+def _blocks_py7zr(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
     import py7zr
     from py7zr.io import BytesIOFactory
     try:
         with py7zr.SevenZipFile(path) as z:
             infos = z.list()
-            member = next((i for i in infos if _is_posts(i.filename)), None)
+            member = next((i for i in infos if _is_table(i.filename, table)), None)
             if member is None:
-                raise StageError(path, "empty archive" if not infos else "archive holds no Posts.xml")
+                raise (MissingTable if infos else StageError)(path, f"archive holds no {table}" if infos else "empty archive")
             if member.uncompressed > PY7ZR_LIMIT:
-                raise StageError(path, f"Posts.xml is {member.uncompressed >> 20} MiB, too large for "
+                raise StageError(path, f"{table} is {member.uncompressed >> 20} MiB, too large for "
                                  "the py7zr fallback; install libarchive13 (or 7z) to stream it")
             factory = BytesIOFactory(PY7ZR_LIMIT + 1)
             z.extract(targets=[member.filename], factory=factory)

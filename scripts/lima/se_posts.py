@@ -57,7 +57,7 @@ def filter_bad_chars(blocks: Iterable[bytes], counts: Counter) -> Iterator[bytes
         yield carry
 
 
-def iter_rows(blocks: Iterable[bytes], name: str) -> Iterator[etree._Element]:
+def iter_rows(blocks: Iterable[bytes], name: str, table: str = "posts") -> Iterator[etree._Element]:
     """Yield each <row> element of a Posts.xml byte stream; the caller reads what it needs before
     asking for the next one (the element is cleared then). A document cut before its closing root
     tag is a fatal error, never a silently shorter result."""
@@ -74,14 +74,14 @@ def iter_rows(blocks: Iterable[bytes], name: str) -> Iterator[etree._Element]:
                     while elem.getprevious() is not None:
                         del parent[0]
     except etree.XMLSyntaxError as e:
-        raise StageError(name, f"Posts.xml is not well-formed XML ({e})") from e
+        raise StageError(name, f"{table.capitalize()}.xml is not well-formed XML ({e})") from e
     try:
         root = parser.close()
     except etree.XMLSyntaxError as e:
         # Everything fed so far parsed; the document just never closed.
-        raise StageError(name, f"Posts.xml is cut before its closing </posts> tag, truncated? ({e})") from e
-    if root is None or root.tag != "posts":
-        raise StageError(name, f"not a Posts.xml table (root element <{getattr(root, 'tag', None)}>)")
+        raise StageError(name, f"{table.capitalize()}.xml is cut before its closing </{table}> tag, truncated? ({e})") from e
+    if root is None or root.tag != table:
+        raise StageError(name, f"not a {table.capitalize()}.xml table (root element <{getattr(root, 'tag', None)}>)")
 
 
 @dataclass
@@ -92,6 +92,7 @@ class SiteResult:
     dropped: Counter = field(default_factory=Counter)
     qualifying: list[dict] = field(default_factory=list)    # pairs passing every rule, best first
     unfiltered: list[dict] = field(default_factory=list)    # every kept question's top answer
+    dialogues: list[dict] = field(default_factory=list)     # comment chains under qualifying answers
 
 
 def _tags(raw: str | None) -> list[str]:
@@ -148,7 +149,7 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
                 dropped["title_not_self_contained"] += 1
             else:
                 accepted = get("AcceptedAnswerId")
-                questions[pid] = {"score": score, "title": title, "body": get("Body") or "",
+                questions[pid] = {"score": score, "title": title, "body": get("Body") or "", "owner": get("OwnerUserId"),
                                   "tags": _tags(get("Tags")),
                                   "accepted": int(accepted) if accepted and accepted.isdigit() else None}
                 heapq.heappush(lowest, (score, -pid))
@@ -169,9 +170,9 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
                 continue
             cur = best.get(parent)
             if cur is None or score > cur[0]:
-                best[parent] = [score, [(pid, get("Body") or "")]]
+                best[parent] = [score, [(pid, get("Body") or "", get("OwnerUserId"))]]
             elif score == cur[0]:
-                cur[1].append((pid, get("Body") or ""))
+                cur[1].append((pid, get("Body") or "", get("OwnerUserId")))
         else:
             read["other_post_types"] += 1
 
@@ -185,12 +186,13 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
             continue
         score, ties = top
         # The top answer: highest score; among equals the accepted one, then the earliest.
-        aid, body = min(ties, key=lambda t: (t[0] != q["accepted"], t[0]))
+        aid, body, answerer = min(ties, key=lambda t: (t[0] != q["accepted"], t[0]))
         answer = clean_html(body)
         pair = {"site": site, "category": category, "question_id": qid, "answer_id": aid,
                 "question_score": q["score"], "answer_score": score, "title": q["title"],
                 "question_text": clean_html(q["body"]).text, "answer": answer.text,
-                "tags": q["tags"], "answer_html_chars": len(body), "answer_text_chars": len(answer.text)}
+                "tags": q["tags"], "answer_html_chars": len(body), "answer_text_chars": len(answer.text),
+                "asker": q["owner"], "answerer": answerer}
         if not answer.text:
             dropped["answer_empty_after_cleaning"] += 1
             continue
@@ -202,3 +204,19 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
         else:
             res.qualifying.append(pair)
     return res
+
+
+def read_comments(blocks: Iterable[bytes], name: str, answer_ids: set[int], read: Counter) -> list[dict]:
+    """The comments under the given answers, from a streamed Comments.xml."""
+    out = []
+    for row in iter_rows(filter_bad_chars(blocks, Counter()), name, table="comments"):
+        read["comments"] += 1
+        try:
+            post = int(row.get("PostId"))
+        except (TypeError, ValueError):
+            read["malformed_comments"] += 1
+            continue
+        if post in answer_ids:
+            out.append({"id": int(row.get("Id") or 0), "post_id": post, "user_id": row.get("UserId"),
+                        "text": row.get("Text") or "", "created": row.get("CreationDate") or ""})
+    return out

@@ -29,6 +29,20 @@ def temperature_sample(pools: dict[str, list], quota: int, rng: random.Random, t
     return out
 
 
+def to_dialogue(chain: dict, seed: int) -> dict:
+    """A comment chain as a multi_turn row: the pair's prompt and answer, then the chain's turns."""
+    first = to_record(chain["pair"], seed)
+    pair = chain["pair"]
+    return {
+        "id": f"multi_turn/stackexchange/{site_key(pair['site'])}/{pair['question_id']}",
+        "source": "multi_turn",
+        "conversations": first["conversations"] + chain["turns"],
+        "meta": {"site": pair["site"], "category": pair["category"], "question_id": pair["question_id"],
+                 "answer_id": pair["answer_id"], "comment_ids": chain["comment_ids"],
+                 "prompt_field": first["meta"]["prompt_field"], "edits": chain["edits"]},
+    }
+
+
 def to_record(pair: dict, seed: int) -> dict:
     """A pair as a data-contract row; the prompt is the title or the body, chosen at random per
     example (seeded by its id, so the choice does not depend on what else was drawn)."""

@@ -29,7 +29,8 @@ WH_USER_AGENT ?=
 # Dataset (stage 04): Table 1 scaled to what the samples give (stage 01-03 quotas above are reused
 # for Stack Exchange, wikiHow, WritingPrompts and AskReddit). Our Super-NI sample has 5 generation
 # tasks (4 drawn, 1 left to refill); the authored quotas take all of data/authored/ (48 train,
-# 50 dev, 24 test prompts, 8 dialogues), so every safety and format-constraint example is in.
+# 50 dev, 24 test prompts, 8 dialogues), so every safety and format-constraint example is in;
+# the 16 dialogues are our 8 plus the 8 comment chains of the sample Stack Exchange dumps.
 # No --strict: a short source is a warning. Lengths are in characters until the tiny base's
 # tokenizer exists (stage 00).
 AUTHORED ?= data/authored
@@ -40,7 +41,7 @@ NLP_QUOTA ?= 4
 AUTHORS_QUOTA ?= 48
 DEV_QUOTA ?= 50
 TEST_AUTHORS_QUOTA ?= 24
-DIALOGUES_QUOTA ?= 8
+DIALOGUES_QUOTA ?= 16
 DATA_STRICT ?= no
 
 # Base model (stage 00): no LLaMA on disk, so a tiny LLaMA-architecture model is pretrained here on
@@ -66,3 +67,15 @@ RESID_DROPOUT ?=
 KEEP_EPOCHS ?=
 ACTIVATION_CHECKPOINTING ?= no
 CPU_OFFLOAD ?= no
+
+# Evaluation (stage 06): short generations (the paper allows 2,048 new tokens) so ~30 prompts on a
+# 2.6M-parameter model take seconds; one process (two would spend longer starting than decoding).
+# No judge unless JUDGE_BASE_URL and JUDGE_MODEL are set in the environment (key: JUDGE_API_KEY).
+EVAL_CKPT ?=
+EVAL_NPROC ?= 1
+EVAL_DEVICE_MAP ?=
+MAX_NEW_TOKENS ?= 128
+EVAL_SAMPLES ?=
+BASELINE ?=
+JUDGE_BASE_URL ?=
+JUDGE_MODEL ?=
