@@ -18,7 +18,7 @@ from pathlib import Path
 from lima.cli import StageError, progress, run_main, setup_logging
 from lima.funnel import describe_inputs, write_stats
 from lima.io import write_jsonl
-from lima.reddit_dump import BLOCK_SIZE, find_dumps
+from lima.reddit_dump import BLOCK_SIZE, DumpReader, find_dumps
 from lima.reddit_select import (MIN_STORY_WORDS, Diversity, Pool, Sink, Stories, read_pins, scan_comments,
                                 scan_submissions, select_ask, select_wp)
 
@@ -48,6 +48,8 @@ parser.add_argument("--seed", type=int, default=0, help="orders posts of equal s
 # ---- reading
 parser.add_argument("--block-size", type=int, default=BLOCK_SIZE,
                     help="decompressed bytes scanned at once (memory per open dump, besides the 2 GiB window)")
+parser.add_argument("--inline-decompression", action="store_true",
+                    help="decompress in this process instead of a child process (slower; same output)")
 parser.add_argument("-v", "--verbose", action="store_true")
 # -----------------------------------------------------------------------------
 
@@ -87,10 +89,12 @@ def main(argv=None):
     # ---- pass 1: submissions pick the candidates
     file_stats: dict = {}
     total = sum(d.path.stat().st_size for d in subs + comments)
-    with progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
+    # The reader forks its decoder first, before the progress bar may start a thread.
+    with DumpReader([d.path for d in subs + comments], args.block_size, not args.inline_decompression) as reader, \
+            progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
         for d in subs:
             log.info("pass 1: %s", d.name)
-            scan_submissions(d, sinks, file_stats, args.block_size)
+            scan_submissions(d, sinks, file_stats, reader.blocks(d.path))
             bar.update(d.path.stat().st_size)
         for name, quota in ((wp_name, args.wp_quota), (ask_name, args.ask_quota)):
             if quota and not sinks[name].funnel.read["submission_lines"]:
@@ -99,7 +103,7 @@ def main(argv=None):
         stories = Stories(sinks[wp_name], MIN_STORY_WORDS)
         for d in comments if stories.ids else []:
             log.info("pass 2: %s (%d candidate posts)", d.name, len(stories.ids))
-            scan_comments(d, stories, file_stats, args.block_size)
+            scan_comments(d, stories, file_stats, reader.blocks(d.path))
             bar.update(d.path.stat().st_size)
 
     # ---- selection

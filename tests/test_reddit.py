@@ -4,6 +4,11 @@ input, and the real Pushshift files when ../shared/realdata is present.
 Run: .venv/bin/python -m pytest -q tests/test_reddit.py
 """
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +16,8 @@ import zstandard
 
 from conftest import ROOT, run_script
 from lima.cli import StageError
-from lima.reddit_dump import (classify_dump, find_dumps, iter_blocks, iter_decompressed, normalise_comment,
-                              normalise_post, parse_line)
+from lima.reddit_dump import (DumpReader, classify_dump, find_dumps, iter_blocks, iter_decompressed,
+                              lines_with_value, normalise_comment, normalise_post, parse_line)
 from lima.reddit_sample import build_sample, comment, compress_long, make_story, submission, write_zst
 from lima.reddit_select import (Diversity, Pool, ask_post_reason, read_pins, story_reason, tiebreak,
                                 wp_post_reason)
@@ -241,6 +246,83 @@ def test_utf8_characters_split_across_chunks_are_rejoined(tmp_path):
     assert [json.loads(x)["body"] for x in whole] == [r["body"] for r in rows]
 
 
+def _reader_lines(paths, block_size, child):
+    """{path: lines} through a DumpReader, checking each block's line count on the way."""
+    out = {}
+    with DumpReader(paths, block_size, child) as reader:
+        for path in paths:
+            out[path] = []
+            for buf, start, end, n_lines in reader.blocks(path):
+                lines = bytes(buf[start:end]).split(b"\n")[:-1]
+                assert len(lines) == n_lines
+                out[path].extend(lines)
+    return out
+
+
+@pytest.mark.parametrize("child", [True, False])
+def test_dump_reader_gives_the_same_lines_in_a_child_process_and_inline(tmp_path, child):
+    rows = [{"id": f"x{i}", "body": "Élodie \u201cquoted\u201d \U0001f319 " * (i % 5 + 1)} for i in range(300)]
+    f = write_zst(tmp_path / "RC_2020-01.zst", rows, frames=3)
+    paths = [f, SAMPLE / "WritingPrompts_comments.zst", f]
+    for block_size in (1, 7, 64, 1 << 20):
+        got = _reader_lines(paths, block_size, child)
+        assert got[f] == lines_of(f) and len(got[f]) == 300
+        assert got[paths[1]] == lines_of(paths[1])
+
+
+def test_an_error_in_the_child_process_names_its_file_after_the_good_ones(tmp_path):
+    good = write_zst(tmp_path / "RS_2020-01.zst", [{"id": f"a{i}"} for i in range(5000)])
+    bad = tmp_path / "RC_2020-01.zst"
+    bad.write_bytes(good.read_bytes()[:-20])
+    with DumpReader([good, bad], 4096) as reader:
+        assert sum(n for *_, n in reader.blocks(good)) == 5000
+        with pytest.raises(StageError, match="truncated") as e:
+            list(reader.blocks(bad))
+        assert e.value.path == str(bad)
+        proc = reader.proc
+    assert not proc.is_alive() and reader.proc is None
+
+
+def test_a_killed_parent_leaves_no_decompressor_behind(tmp_path):
+    """The child blocks on a full pipe; once the parent dies, its next write fails and it ends."""
+    f = write_zst(tmp_path / "RC_2020-01.zst", [b'{"body": "%d"}' % i for i in range(400_000)])
+    script = ("import sys, time; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
+              "from lima.reddit_dump import DumpReader; r = DumpReader([Path(sys.argv[1])], 4096); "
+              "next(r.blocks(Path(sys.argv[1]))); print(r.proc.pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", script, str(f), str(ROOT / "scripts")], stdout=subprocess.PIPE)
+    child = int(parent.stdout.readline())
+    assert _running(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(child)
+
+
+def _running(pid):
+    """Alive and not a zombie (an orphan is reaped by init, maybe a moment later)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_value_prefilter_finds_every_wanted_line_and_skips_lookalikes():
+    lines = [b'{"link_id":"t3_aaa","body":"x"}',
+             b'{"body":"mentions aaa\" in text","link_id":"t3_zzz"}',     # the value, not as a link_id
+             b'{"link_id": "bbb", "parent": {"link_id": "t3_aaa"}}',       # two wanted values: first kept
+             b'{"link_id":"t3_ccc"}',
+             b'{"link_id":"t3_aaa"}']
+    buf = b"\n".join(lines) + b"\n"
+    starts = [buf.index(line) for line in lines]
+    got = lines_with_value(buf, 0, len(buf), b"link_id", {b"aaa", b"bbb"}, b"t3_")
+    assert got == [(starts[0], b"aaa"), (starts[2], b"bbb"), (starts[4], b"aaa")]
+    assert lines_with_value(buf, starts[3], len(buf), b"link_id", {b"aaa"}, b"t3_") == [(starts[4], b"aaa")]
+    assert lines_with_value(buf, 0, len(buf), b"link_id", {b"nope"}, b"t3_") == []
+
+
 def _decodes(piece):
     try:
         piece.decode("utf-8")
@@ -340,6 +422,14 @@ def test_pins_come_first_and_the_monthly_files_mix_in(sample_run):
     assert max(authors.count(a) for a in authors) <= 2
 
 
+def test_decoding_in_this_process_gives_the_same_outputs(tmp_path, sample_run):
+    _, wp, ask = run_stage(tmp_path, [SAMPLE], *SAMPLE_ARGS, "--inline-decompression")
+    for inline, child in ((wp, sample_run[0]), (ask, sample_run[1])):
+        assert inline.read_bytes() == child.read_bytes()
+        a, b = stats_of(inline), stats_of(child)
+        assert (a["kept"], a["read"], a["dropped"], a["dumps"]) == (b["kept"], b["read"], b["dropped"], b["dumps"])
+
+
 def test_stage_is_deterministic_and_the_prefilter_loses_nothing(tmp_path, sample_run):
     """Tiny reads make many small blocks, so the score prefilter runs on most of them; the result
     must equal the one-block run where every line is parsed."""
@@ -401,13 +491,14 @@ def _copy_sample(tmp_path):
     (lambda b: b"PK\x03\x04 a zip, not zstd" + b, "not a readable zstd stream"),
     (lambda b: b"", "empty file"),
 ])
-def test_stage_refuses_an_unreadable_dump_and_writes_nothing(tmp_path, capsys, damage, message):
+@pytest.mark.parametrize("mode", [[], ["--inline-decompression"]])
+def test_stage_refuses_an_unreadable_dump_and_writes_nothing(tmp_path, capsys, damage, message, mode):
     d = _copy_sample(tmp_path)
     f = d / "WritingPrompts_comments.zst"
     f.write_bytes(damage(f.read_bytes()))
-    code, wp, ask = run_stage(tmp_path, [d], expect_exit=2)
+    code, wp, ask = run_stage(tmp_path, [d], *mode, expect_exit=2)
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith(f"error: {f}") and message in err
+    assert err.startswith(f"error: {f}") and message in err and len(err.splitlines()) == 1
     assert not wp.exists() and not ask.exists() and not wp.parent.exists()
 
 

@@ -17,15 +17,19 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from lima.cli import StageError
 from lima.funnel import Funnel
-from lima.reddit_dump import (DELETED, Dump, iter_blocks, lines_with_score, lines_with_value,
-                              normalise_comment, normalise_post, parse_line)
+from lima.reddit_dump import (DELETED, Dump, lines_with_score, lines_with_value, normalise_comment,
+                              normalise_post, parse_line)
 from lima.reddit_text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
                               jaccard, shingles, split_title_tags, strip_all_tags, unescape)
 
+Block = tuple[bytes, int, int, int]   # (buffer, start, end, lines): see reddit_dump.scan_blocks
+
 MIN_STORY_WORDS = 100        # r/WritingPrompts' own rule for a response (DATA_SOURCES.md 2.5)
+FILL_STEP = 256              # lines parsed between two looks at a filling pool's threshold
 STORIES_PER_POST = 3         # kept per candidate, so the author cap can fall back on a runner-up
 BOTS = frozenset({"automoderator", "writingpromptsrobot"})
 MOD_DISTINCTIONS = frozenset({"moderator", "admin"})
@@ -252,40 +256,54 @@ class Sink:
 
 
 # ---- pass 1: submissions -------------------------------------------------------------------------
-def scan_submissions(dump: Dump, sinks: dict[str, Sink], file_stats: dict, block_size: int) -> None:
+def scan_submissions(dump: Dump, sinks: dict[str, Sink], file_stats: dict, blocks: Iterable[Block]) -> None:
     """Feed one submissions file to the sinks of the subreddits it holds, parsing only the lines
     that can matter: in a monthly file those naming a wanted subreddit, in a per-subreddit file
     (once the pool is full) those with a score that could enter it, or a pinned id."""
     stats = file_stats.setdefault(dump.name, {"kind": dump.kind, "lines": 0, "parsed": 0})
     wanted = {name.encode(): sink for name, sink in sinks.items()}
-    for buf, end in iter_blocks(dump.path, block_size):
-        n_lines = buf.count(b"\n", 0, end)
+    for buf, first, end, n_lines in blocks:
         stats["lines"] += n_lines
         if dump.subreddit is None:
-            stats["parsed"] += _feed_monthly(buf, end, wanted, dump)
+            stats["parsed"] += _feed_monthly(buf, first, end, wanted, dump)
             continue
         sink = sinks[dump.subreddit]
-        starts = _lines_that_may_rank(buf, end, sink)
-        for start in starts:
-            stop = buf.find(b"\n", start, end)
-            row, err = parse_line(buf[start:stop])
-            if err:
-                sink.drop(err)
-            else:
-                sink.offer(row, dump)
-        stats["parsed"] += len(starts)
+        parsed, pos = 0, first
+        while pos < end:
+            # While the pool has room every line is parsed: take a few hundred lines at a time,
+            # so the score prefilter starts as soon as the pool is full, not a block later.
+            stop = end if sink.pool.threshold() is not None else _after_lines(buf, pos, end, FILL_STEP)
+            starts = _lines_that_may_rank(buf, pos, stop, sink)
+            for start in starts:
+                row, err = parse_line(buf[start:buf.find(b"\n", start, stop)])
+                if err:
+                    sink.drop(err)
+                else:
+                    sink.offer(row, dump)
+            parsed += len(starts)
+            pos = stop
+        stats["parsed"] += parsed
         sink.funnel.read["submission_lines"] += n_lines
-        if n_lines > len(starts):          # the score prefilter showed they cannot rank
-            sink.drop("not_top_scoring", n_lines - len(starts))
+        if n_lines > parsed:               # the score prefilter showed they cannot rank
+            sink.drop("not_top_scoring", n_lines - parsed)
 
 
-def _lines_that_may_rank(buf: bytes, end: int, sink: Sink, everything: bool = False) -> list[int]:
+def _after_lines(buf: bytes, pos: int, end: int, n: int) -> int:
+    """The offset after the next `n` lines of buf[pos:end] (whole lines), or `end`."""
+    for _ in range(n):
+        pos = buf.find(b"\n", pos, end) + 1
+        if pos <= 0:
+            return end
+    return pos
+
+
+def _lines_that_may_rank(buf: bytes, first: int, end: int, sink: Sink, everything: bool = False) -> list[int]:
     """Start offsets of the lines to parse: all of them while the pool has room, else the lines
     holding some `"score"` >= the pool's lowest (the row's own score is checked after parsing, so
     no line that could rank is lost) or a pinned id."""
     thr = sink.pool.threshold()
     if thr is None or everything:
-        starts, i = [], 0
+        starts, i = [], first
         while i < end:
             stop = buf.find(b"\n", i, end)
             if stop > i:
@@ -293,19 +311,19 @@ def _lines_that_may_rank(buf: bytes, end: int, sink: Sink, everything: bool = Fa
             i = stop + 1
         return starts
     if thr < 1:
-        return _lines_that_may_rank(buf, end, sink, everything=True)
-    starts = set(lines_with_score(buf, end, thr))
+        return _lines_that_may_rank(buf, first, end, sink, everything=True)
+    starts = set(lines_with_score(buf, first, end, thr))
     if sink.pins:
         pins = {p.encode() for p in sink.pins}
-        starts.update(start for start, _ in lines_with_value(buf, end, b"id", pins, b"t3_"))
+        starts.update(start for start, _ in lines_with_value(buf, first, end, b"id", pins, b"t3_"))
     return sorted(starts)
 
 
-def _feed_monthly(buf: bytes, end: int, wanted: dict[bytes, Sink], dump: Dump) -> int:
+def _feed_monthly(buf: bytes, first: int, end: int, wanted: dict[bytes, Sink], dump: Dump) -> int:
     """Route the rows of wanted subreddits in a block of a monthly file; returns lines parsed. A
     row of another subreddit that merely nests a wanted one (a crosspost) is parsed, then ignored."""
     parsed = 0
-    for start, value in lines_with_value(buf, end, b"subreddit", lambda v: v.lower() in wanted):
+    for start, value in lines_with_value(buf, first, end, b"subreddit", lambda v: v.lower() in wanted):
         sink = wanted[value.lower()]
         stop = buf.find(b"\n", start, end)
         line = buf[start:stop]
@@ -365,14 +383,14 @@ class Stories:
             self.drop("outranked")
 
 
-def scan_comments(dump: Dump, stories: Stories, file_stats: dict, block_size: int) -> None:
+def scan_comments(dump: Dump, stories: Stories, file_stats: dict, blocks: Iterable[Block]) -> None:
     """Keep only the comments that answer a candidate post (`link_id` decides before any JSON is
     parsed)."""
     stats = file_stats.setdefault(dump.name, {"kind": dump.kind, "lines": 0, "parsed": 0})
     ids, funnel = stories.ids, stories.sink.funnel
-    for buf, end in iter_blocks(dump.path, block_size):
-        stats["lines"] += buf.count(b"\n", 0, end)
-        for start, _ in lines_with_value(buf, end, b"link_id", ids, b"t3_"):
+    for buf, first, end, n_lines in blocks:
+        stats["lines"] += n_lines
+        for start, _ in lines_with_value(buf, first, end, b"link_id", ids, b"t3_"):
             row, err = parse_line(buf[start:buf.find(b"\n", start, end)])
             stats["parsed"] += 1
             funnel.read["comment_lines"] += 1
