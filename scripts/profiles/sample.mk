@@ -69,7 +69,7 @@ ACTIVATION_CHECKPOINTING ?= no
 CPU_OFFLOAD ?= no
 
 # Evaluation (stage 06): short generations (the paper allows 2,048 new tokens) so ~30 prompts on a
-# 2.6M-parameter model take seconds; one process (two would spend longer starting than decoding).
+# ~1.3M-parameter sample model take seconds; one process (two would spend longer starting than decoding).
 # No judge unless JUDGE_BASE_URL and JUDGE_MODEL are set in the environment (key: JUDGE_API_KEY).
 EVAL_CKPT ?=
 EVAL_NPROC ?= 1

@@ -1,0 +1,118 @@
+"""Benchmark of stage 06's generation: batched decoding (prompts sorted by length, KV cache, finished
+rows dropped) against one prompt at a time, both measured in the same run.
+
+Same tiny LLaMA (the sample profile's shape, 4 layers x 128 wide; random weights, or --checkpoint for
+an export), same prompts (LIMA-like lengths: mostly short, a few long), same decoding (§4.1: p=0.9,
+T=0.7, penalty 1.2 on generated tokens), same seed. Reports generated tokens per second of each and
+their ratio (goal >= 3x), and whether both produced the same responses (they should: every prompt
+has its own random stream).
+
+    python scripts/bench/eval.py --out results/bench/eval.json
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(SCRIPTS))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+from lima.chat import EOT  # noqa: E402
+from lima.generate import Decoding, generate_all, load_checkpoint, make_jobs  # noqa: E402
+from lima.io import write_json  # noqa: E402
+
+WORDS = ("how do I make bread at home without a mixer what is the best way to learn a language can you explain "
+         "why the sky is blue write a short story about a lighthouse keeper who finds a letter tips for "
+         "staying focused when working from home").split()
+
+
+def tiny_checkpoint(folder: Path) -> Path:
+    """A sample-shaped model with the stage-05 tokenizer (EOT, PAD), saved as an export would be."""
+    from transformers import LlamaForCausalLM
+
+    from lima.model_setup import load_tokenizer
+    from lima.tiny_base import make_tiny_base, tiny_config
+
+    texts = [" ".join(random.Random(i).choices(WORDS, k=40)) for i in range(300)]
+    make_tiny_base(texts, folder / "base", vocab_size=2048)
+    tok = load_tokenizer(folder / "base")
+    torch.manual_seed(0)
+    # the sample export's shape: a 2,048-token vocabulary + EOT + PAD (rows past the tokenizer stay unused)
+    model = LlamaForCausalLM(tiny_config(max(len(tok), 2050), hidden=128, layers=4, heads=4))
+    out = folder / "epoch_01"
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    return out
+
+
+def lima_like_prompts(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        words = max(4, min(int(rng.lognormvariate(math.log(18), 0.9)), 300))
+        rows.append({"id": f"bench/{i:03d}", "source": "authors", "conversations": [" ".join(rng.choices(WORDS, k=words))]})
+    return rows
+
+
+def timed(model, tok, jobs, decoding, batch_size):
+    eot = tok.convert_tokens_to_ids(EOT)
+    t0 = time.perf_counter()
+    results = generate_all(model, jobs, decoding, seed=0, eot_id=eot, pad_id=tok.pad_token_id,
+                           device=torch.device("cpu"), batch_size=batch_size, show_progress=False)
+    dt = time.perf_counter() - t0
+    tokens = sum(len(r.new_ids) + r.ended_eot for r in results)
+    return results, tokens, dt
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="results JSON")
+    p.add_argument("--checkpoint", type=Path, default=None, help="an exported epoch_NN/ (default: a random tiny model)")
+    p.add_argument("--prompts", type=int, default=32, help="number of prompts")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16, help="the batched run's batch size (06_eval.py's default)")
+    args = p.parse_args()
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = args.checkpoint or tiny_checkpoint(Path(tmp))
+        model, tok = load_checkpoint(ckpt, torch.device("cpu"))
+    rows = lima_like_prompts(args.prompts, seed=0)
+    jobs = make_jobs(tok, rows, 1, model.config.max_position_embeddings, Counter())
+    decoding = Decoding(max_new_tokens=args.max_new_tokens)
+    timed(model, tok, jobs[:2], Decoding(max_new_tokens=4), 2)                  # warm-up
+    one, one_tokens, one_s = timed(model, tok, jobs, decoding, 1)
+    batched, b_tokens, b_s = timed(model, tok, jobs, decoding, args.batch_size)
+    ratio = (b_tokens / b_s) / (one_tokens / one_s)
+    result = {
+        "benchmark": "stage 06 generation: batched vs one prompt at a time",
+        "model_parameters": sum(t.numel() for t in model.parameters()),
+        "prompts": len(jobs), "prompt_tokens": [min(len(j.ids) for j in jobs), max(len(j.ids) for j in jobs)],
+        "max_new_tokens": args.max_new_tokens, "batch_size": args.batch_size,
+        "one_at_a_time": {"tokens": one_tokens, "seconds": round(one_s, 3), "tokens_per_s": round(one_tokens / one_s, 1)},
+        "batched": {"tokens": b_tokens, "seconds": round(b_s, 3), "tokens_per_s": round(b_tokens / b_s, 1)},
+        "ratio": round(ratio, 2), "goal": 3.0, "meets_goal": ratio >= 3.0,
+        "identical_responses": [r.new_ids for r in one] == [r.new_ids for r in batched],
+        "threads": torch.get_num_threads(), "machine": platform.machine(), "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+    write_json(args.out, result)
+    print(f"eval bench: batched {result['batched']['tokens_per_s']} tok/s vs one at a time "
+          f"{result['one_at_a_time']['tokens_per_s']} tok/s = {result['ratio']}x (goal >= 3x); "
+          f"identical responses: {result['identical_responses']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Automatic metrics of one generation file, and the statistics of judged results.
+
+The metrics need no judge, so every evaluation has them: the share of responses that ended with EOT
+(the rest hit --max-new-tokens: a model that never learned to stop), mean length, distinct-2 (unique
+word bigrams over all bigrams of all responses: low when answers all look alike) and the repetition
+rate (per response, the share of its word 4-grams that already occurred earlier in it; averaged).
+Words are whitespace-split, so a baseline's text (another tokenizer, or none) is measured the same way.
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+        2.045, 2.042)
+
+
+def ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
+def repetition_rate(text: str, n: int = 4) -> float:
+    grams = ngrams(text.split(), n)
+    if not grams:
+        return 0.0
+    return 1.0 - len(set(grams)) / len(grams)
+
+
+def generation_metrics(rows: list[dict]) -> dict:
+    """The automatic metrics of generation rows ({"response", "n_new_tokens", "ended_eot", ...})."""
+    n = len(rows)
+    bigrams, distinct = 0, set()
+    for r in rows:
+        grams = ngrams(r["response"].split(), 2)
+        bigrams += len(grams)
+        distinct.update(grams)
+    with_tokens = [r["n_new_tokens"] for r in rows if r.get("n_new_tokens") is not None]
+    with_eot = [bool(r["ended_eot"]) for r in rows if r.get("ended_eot") is not None]
+    return {
+        "n_responses": n,
+        "eot_rate": round(sum(with_eot) / len(with_eot), 4) if with_eot else None,
+        "mean_new_tokens": round(sum(with_tokens) / len(with_tokens), 2) if with_tokens else None,
+        "mean_words": round(sum(len(r["response"].split()) for r in rows) / n, 2) if n else None,
+        "empty_responses": sum(1 for r in rows if not r["response"].strip()),
+        "distinct_2": round(len(distinct) / bigrams, 4) if bigrams else None,
+        "repetition_rate": round(sum(repetition_rate(r["response"]) for r in rows) / n, 4) if n else None,
+    }
+
+
+def t_quantile_975(df: int) -> float:
+    """Student's t 97.5% quantile: a table to 30 degrees of freedom, then a Cornish-Fisher series
+    (error < 1e-3 there)."""
+    if df < 1:
+        return float("nan")
+    if df <= len(T975):
+        return T975[df - 1]
+    z = NormalDist().inv_cdf(0.975)
+    return (z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3))
+
+
+def mean_ci95(values: list[float]) -> dict:
+    """Mean with its two-sided 95% confidence interval (§5 reports the 1-6 scores this way)."""
+    n = len(values)
+    if n == 0:
+        return {"n": 0, "mean": None, "ci95": None}
+    mean = sum(values) / n
+    if n == 1:
+        return {"n": 1, "mean": mean, "ci95": None}
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t_quantile_975(n - 1) * sd / math.sqrt(n)
+    return {"n": n, "mean": round(mean, 4), "sd": round(sd, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)]}
+
+
+def shares(counts: dict[str, int], labels: tuple[str, ...]) -> dict:
+    """Counts and percentages over the parseable answers; unparseable ones are reported, not spread."""
+    total = sum(counts.get(k, 0) for k in labels)
+    return {
+        "n": total,
+        "counts": {k: counts.get(k, 0) for k in labels},
+        "percent": {k: round(100 * counts.get(k, 0) / total, 1) if total else None for k in labels},
+        "unparseable": counts.get(None, 0),
+    }
