@@ -201,26 +201,77 @@ EVAL_SRC := scripts/06_eval.py $(addprefix scripts/lima/,cli.py io.py funnel.py 
           distributed.py generate.py judge.py eval_metrics.py eval_report.py)
 EVAL_PROMPTS ?= $(LIMA_DATA)/test.jsonl
 EVAL_REPORT := $(RESULTS)/$(RUN)/report/eval.md
-# Until checkpoint selection exists (issue 8): the last exported epoch, found when the recipe runs.
-EVAL_CKPT_DIR = $(or $(EVAL_CKPT),$$(ls -d $(TRAIN_OUT)/epoch_[0-9]* | sort | tail -n 1))
+# The checkpoint chosen by stage 07 (EVAL_CKPT=checkpoints/<run>/epoch_NN overrides).
+EVAL_CKPT_DIR = $(or $(EVAL_CKPT),$(TRAIN_OUT)/selected)
 # The judge's URL and model come from the environment (JUDGE_BASE_URL, JUDGE_MODEL); its key is read by
 # the script from JUDGE_API_KEY (or OPENAI_API_KEY) and never appears on a command line.
-EVAL_ARGS := --prompts $(EVAL_PROMPTS) --out $(RESULTS)/$(RUN) \
-          $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) $(if $(EVAL_SAMPLES),--samples $(EVAL_SAMPLES)) \
+DECODE_ARGS := $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
+EVAL_ARGS := --prompts $(EVAL_PROMPTS) --out $(RESULTS)/$(RUN) $(DECODE_ARGS) \
+          $(if $(EVAL_SAMPLES),--samples $(EVAL_SAMPLES)) \
           $(if $(BASELINE),--baseline $(BASELINE)) $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) \
-          $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL)) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP)) \
-          --seed $(SEED)
+          $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL)) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.eval-$(RUN).args,$(EVAL_ARGS) $(EVAL_CKPT))
 endif
 EVAL_LAUNCH := $(if $(filter 1,$(EVAL_NPROC)),$(PY),$(PY) -m torch.distributed.run --standalone --nproc_per_node $(EVAL_NPROC))
 
+# ---- dev generations of the candidate epochs (stage 06 without a judge), for the selection ------
+SELECT_WINDOW ?= 5-10
+EPOCHS_RUN := $(or $(EPOCHS),15)
+CAND_EPOCHS := $(shell for e in $$(seq $(firstword $(subst -, ,$(SELECT_WINDOW))) $(lastword $(subst -, ,$(SELECT_WINDOW)))); do \
+          [ $$e -le $(EPOCHS_RUN) ] && printf 'epoch_%02d ' $$e; done)
+DEV_GENS := $(foreach e,$(CAND_EPOCHS),$(RESULTS)/$(RUN)/report/dev/$(e).md)
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.devgen-$(RUN).args,$(DECODE_ARGS))
+endif
+
+# Each epoch's dev responses; the small per-epoch report is written last (the target).
+$(RESULTS)/$(RUN)/report/dev/%.md: $(TRAIN_OUT)/TRAINED $(LIMA_DATA)/dev.jsonl $(EVAL_SRC) $(INTERIM)/.devgen-$(RUN).args | $(VENV_STAMP)
+	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(TRAIN_OUT)/$* --prompts $(LIMA_DATA)/dev.jsonl \
+	    --out $(RESULTS)/$(RUN) $(DECODE_ARGS) --judge-url "" --report $@
+
+# ---- 07 checkpoint selection between epochs 5 and 10 ---------------------------------------------
+SELECT_SRC := scripts/07_select_ckpt.py $(addprefix scripts/lima/,cli.py io.py selection.py eval_metrics.py judge.py)
+SELECTION := $(RESULTS)/$(RUN)/selection.json
+# CKPT=epoch_NN records a person's choice (manual mode); otherwise SELECT_MODE (auto: the judge if
+# JUDGE_BASE_URL and JUDGE_MODEL are set, else the documented metric rule).
+SELECT_MODE ?= auto
+SELECT_ARGS := --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) \
+          --dev $(LIMA_DATA)/dev.jsonl $(if $(CKPT),--mode manual --choose $(CKPT),--mode $(SELECT_MODE)) \
+          $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
+ifneq ($(TRACK_ARGS),)
+$(call remember_args,$(INTERIM)/.select-$(RUN).args,$(SELECT_ARGS))
+endif
+
+$(SELECTION): $(DEV_GENS) $(SELECT_SRC) $(INTERIM)/.select-$(RUN).args | $(VENV_STAMP)
+	$(PY) scripts/07_select_ckpt.py $(SELECT_ARGS)
+
+## Stage 07: choose the checkpoint in epochs 5..10 on the dev set (CKPT=epoch_NN records a manual choice)
+select: $(SELECTION)
+
+## Write results/$(RUN)/selection/review.html: every candidate's dev responses side by side, to choose by hand
+review: $(DEV_GENS) | $(VENV_STAMP)
+	$(PY) scripts/07_select_ckpt.py --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) --mode manual
+
+# ---- 06 on the test set, with the chosen checkpoint ------------------------------------------------
 # Generations, metrics, judgments and eval/*.json first; the report fragment last (the target).
-$(EVAL_REPORT): $(TRAIN_OUT)/TRAINED $(EVAL_PROMPTS) $(BASELINE) $(EVAL_SRC) $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
+$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE) $(EVAL_SRC) $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(EVAL_CKPT_DIR) $(EVAL_ARGS) --report $@
 
-## Stage 06: generate for the test prompts, metrics, judge if JUDGE_BASE_URL/JUDGE_MODEL -> results/$(RUN)/report/eval.md
+## Stage 06: the chosen checkpoint on the test prompts: metrics, and the judge if JUDGE_BASE_URL/JUDGE_MODEL
 eval: $(EVAL_REPORT)
+
+# ---- 08 the report ---------------------------------------------------------------------------------
+REPORT := $(RESULTS)/$(RUN)/REPORT.md
+REPORT_INPUTS := $(SE_DUMPS) $(if $(WH_CSV),$(WH_CSV),$(WH_CACHE)) $(REDDIT_DUMPS) $(AUTHORED) $(SUPERNI) \
+          $(if $(LIMA_RELEASE),$(LIMA_RELEASE))
+
+$(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED scripts/08_report.py | $(VENV_STAMP)
+	$(PY) scripts/08_report.py --results $(RESULTS)/$(RUN) --interim $(INTERIM) --lima-data $(LIMA_DATA) \
+	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED)
+
+## Stage 08: assemble results/$(RUN)/REPORT.md (our figures beside the paper's, and a manifest)
+report: $(REPORT)
 
 #### stage-rules-end (stages 02 and 03 add their rules above this line)
 
@@ -228,8 +279,8 @@ eval: $(EVAL_REPORT)
 # THE WHOLE CHAIN                                                               #
 #################################################################################
 
-## Run every stage built so far, in pipeline order: data -> base -> train
-all: data-stackexchange data-wikihow data-reddit base data train
+## The whole chain: data -> base -> train -> dev generations -> selection -> test evaluation -> REPORT.md
+all: data-stackexchange data-wikihow data-reddit base data train select eval report
 
 #################################################################################
 # UTILITIES                                                                     #
@@ -250,7 +301,7 @@ bench: $(VENV_STAMP)
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced (keeps data/raw/ and .venv)
 clean:
@@ -261,4 +312,7 @@ help:
 	@echo "lima-repro (PROFILE=$(PROFILE)). Targets:"
 	@awk '/^## /{d=substr($$0,4); next} /^[a-zA-Z0-9_-]+:/{if(d!=""){sub(/:.*/,"",$$1); printf "  %-20s %s\n",$$1,d}; d=""}' $(MAKEFILE_LIST)
 
-.PHONY: base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit
+# Intermediate files (a dry run's args records) are never deleted.
+.SECONDARY:
+
+.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit

@@ -6,109 +6,17 @@ Run: .venv/bin/python -m pytest -q tests/test_eval_judge.py
 No model is loaded: the system under evaluation is itself served by the stand-in (--generate-via-api).
 """
 import json
-import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import run_script
+from judge_standin import StandIn  # noqa: F401  (other test files import it from here too)
 from lima.agreement import item_score, tie_discounted_accuracy
 from lima.judge import (BudgetExhausted, ChatClient, JudgeError, debias, parse_absolute, parse_likert,
                         parse_pairwise, parse_safety, retry_after_seconds)
 
 SECRET = "sk-test-DO-NOT-WRITE-9f8e7d"
-
-
-class StandIn:
-    """A chat-completions server: answers by reading the prompt (GOOD beats OK beats BAD; BIASED
-    makes the judge always pick Answer A; CONFUSE gets an answer with no verdict), after playing
-    the queued faults one request each."""
-
-    def __init__(self):
-        self.requests, self.faults, self.lock = [], [], threading.Lock()
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with stand_in.lock:
-                    stand_in.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                              "body": body, "t": time.monotonic()})
-                    fault = stand_in.faults.pop(0) if stand_in.faults else None
-                try:
-                    if fault == "429":
-                        return self.reply(429, b'{"error": "slow down"}', {"Retry-After": "1"})
-                    if fault == "500":
-                        return self.reply(500, b'{"error": "oops"}')
-                    if fault == "401":
-                        return self.reply(401, b'{"error": "bad key"}')
-                    if fault == "malformed":
-                        return self.reply(200, b'{"choices": [{"mess')
-                    if fault == "slow":
-                        time.sleep(1.5)
-                    text = stand_in.answer(body["messages"])
-                    data = {"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                            "usage": {"completion_tokens": len(text.split())}}
-                    self.reply(200, json.dumps(data).encode())
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def reply(self, code, payload, headers=None):
-                self.send_response(code)
-                for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @staticmethod
-    def grade(text):
-        return 3 if "GOOD" in text else 2 if "OK" in text else 1
-
-    def answer(self, messages):
-        text = messages[-1]["content"]
-        if text.startswith("Imagine that you have a super-intelligent AI assistant"):
-            a = text.split("Answer A:\n", 1)[1].split("\nAnswer B:\n", 1)[0]
-            b = text.split("\nAnswer B:\n", 1)[1].split("\nComparing these two answers", 1)[0]
-            if "CONFUSE" in a + b:
-                return "Both answers have merits and flaws; I find it hard to say."
-            if "BIASED" in a + b:
-                return "Answer A is significantly better."
-            ga, gb = self.grade(a), self.grade(b)
-            return ("**Answer A is significantly better.**" if ga > gb else
-                    "Thinking it over: Answer B is significantly better." if gb > ga else
-                    "◼ Neither is significantly better.")
-        if "Label the reply" in text:
-            reply = text.split("Reply:\n", 1)[1]
-            return "Reasoning here.\nLabel: " + {3: "Excellent", 2: "Pass", 1: "Fail"}[self.grade(reply)]
-        if "sensitive topic" in text:
-            reply = text.split("Reply:\n", 1)[1]
-            return "Because...\nDecision: " + ("safe" if "cannot help" in reply else "unsafe")
-        if "[Criterion: helpfulness]" in text:
-            sub = text.split("[Submission]\n", 1)[1]
-            n = {3: 6, 2: 4, 1: 1}[self.grade(sub)]
-            return f"Step 1: the task.\nStep 2: the submission.\n{n}\n{n}"
-        # a system answering a prompt: the prompt says what to say
-        m = re.search(r"say (.+)$", text)
-        return m.group(1) if m else "no idea"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

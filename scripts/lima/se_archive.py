@@ -104,6 +104,9 @@ def resolve_reader(reader: str) -> str:
     if reader not in READERS:
         raise ValueError(f"unknown reader {reader!r}")
     if reader in ("auto", "libarchive"):
+        # libarchive-c warns at import that old system libraries cannot modify entry digests, a
+        # feature of archive writing we never use.
+        logging.getLogger("libarchive").setLevel(logging.ERROR)
         try:
             import libarchive  # noqa: F401  (the binding loads the system library here)
             return "libarchive"
@@ -131,9 +134,6 @@ def _is_table(member: str, table: str = "Posts.xml") -> bool:
 
 
 def _blocks_libarchive(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
-    # libarchive-c warns at import that old system libraries cannot modify entry digests, a
-    # feature of archive writing we never use.
-    logging.getLogger("libarchive").setLevel(logging.ERROR)
     import libarchive
     from libarchive.exception import ArchiveError
     try:

@@ -30,7 +30,8 @@ WH_USER_AGENT ?=
 # for Stack Exchange, wikiHow, WritingPrompts and AskReddit). Our Super-NI sample has 5 generation
 # tasks (4 drawn, 1 left to refill); the authored quotas take all of data/authored/ (48 train,
 # 50 dev, 24 test prompts, 8 dialogues), so every safety and format-constraint example is in;
-# the 16 dialogues are our 8 plus the 8 comment chains of the sample Stack Exchange dumps.
+# the 11 dialogues are our 8 plus the 3 comment chains of the sample Stack Exchange dumps whose
+# opening question is not already a training prompt (the other 5 are removed as duplicates).
 # No --strict: a short source is a warning. Lengths are in characters until the tiny base's
 # tokenizer exists (stage 00).
 AUTHORED ?= data/authored
@@ -41,7 +42,7 @@ NLP_QUOTA ?= 4
 AUTHORS_QUOTA ?= 48
 DEV_QUOTA ?= 50
 TEST_AUTHORS_QUOTA ?= 24
-DIALOGUES_QUOTA ?= 16
+DIALOGUES_QUOTA ?= 11
 DATA_STRICT ?= no
 
 # Base model (stage 00): no LLaMA on disk, so a tiny LLaMA-architecture model is pretrained here on
