@@ -220,7 +220,13 @@ def train(args, device) -> int:
     run_settings = {k: v for k, v in vars(args).items()
                     if k not in ("out", "results", "keep_epochs", "save_every", "stop_after_steps", "verbose",
                                  "activation_checkpointing", "cpu_offload", "export_dtype")}
-    fp = fingerprint([p for p in (args.train, args.dev, args.ppl_set, args.model / "config.json") if p], run_settings)
+    # The code that shapes the weights is part of the fingerprint: Make reruns training when it changes,
+    # and a finished state made by older code must not pass for the new result.
+    code = [Path(__file__)] + [Path(__file__).parent / "lima" / f"{m}.py" for m in
+                               ("batching", "chat", "checkpoint", "contract", "distributed", "dropout",
+                                "model_setup", "schedule", "sft_data")]
+    fp = fingerprint([p for p in (args.train, args.dev, args.ppl_set, args.model / "config.json", *code) if p],
+                     run_settings)
     state_dir = args.out / "state"
     metrics_path = args.results / "train_metrics.jsonl"
     start_step = 0
