@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m pytest -q
 """
+import json
 import os
 import runpy
 import sys
@@ -40,3 +41,30 @@ def realdata():
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata is absent (only the developers' machines have it)")
     return REALDATA
+
+
+# ---- a toy fine-tuning task shared by the training and generation tests ---------------------------
+TOY_TEXTS = [f"The number {i} is {'even' if i % 2 == 0 else 'odd'}. Bread needs flour, water and salt." for i in range(200)]
+
+
+def write_rows(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def toy_rows(n=40):
+    """"Is i even?" -> "i is even." rows: learnable by a tiny model in a few epochs, EOT included."""
+    return [{"id": f"t/{i}", "source": "authors",
+             "conversations": [f"Is {i} even?", f"{i} is {'even' if i % 2 == 0 else 'odd'}."]} for i in range(n)]
+
+
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    """A tiny untrained base (base/) with toy train.jsonl and dev.jsonl beside it."""
+    from lima.tiny_base import make_tiny_base
+    d = tmp_path_factory.mktemp("toy")
+    make_tiny_base(TOY_TEXTS, d / "base")
+    rows = toy_rows()
+    write_rows(d / "train.jsonl", rows)
+    write_rows(d / "dev.jsonl", rows[:6])
+    return d

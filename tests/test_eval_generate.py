@@ -13,14 +13,12 @@ from collections import Counter
 import pytest
 import torch
 
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, write_rows
 from lima.chat import EOT
 from lima.eval_metrics import generation_metrics, mean_ci95, repetition_rate, t_quantile_975
 from lima.generate import (Decoding, GeneratedTokensRepetitionPenalty, generate_all, load_checkpoint,
                            make_jobs, penalize_generated, prompt_turns, sample_from)
-from lima.tiny_base import make_tiny_base
 
-TEXTS = [f"The number {i} is {'even' if i % 2 == 0 else 'odd'}. Bread needs flour, water and salt." for i in range(200)]
 
 
 @pytest.fixture(autouse=True)
@@ -30,21 +28,12 @@ def no_judge(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
-def write_rows(path, rows):
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
 @pytest.fixture(scope="session")
-def ckpt(tmp_path_factory):
-    """A tiny base fine-tuned on "Is i even?" -> "i is even." (it learns to stop at EOT), and prompts."""
+def ckpt(tmp_path_factory, toy):
+    """The toy base fine-tuned on "Is i even?" -> "i is even." (it learns to stop at EOT), and prompts."""
     d = tmp_path_factory.mktemp("eval_ckpt")
-    make_tiny_base(TEXTS, d / "base")
-    rows = [{"id": f"t/{i}", "source": "authors",
-             "conversations": [f"Is {i} even?", f"{i} is {'even' if i % 2 == 0 else 'odd'}."]} for i in range(40)]
-    write_rows(d / "train.jsonl", rows)
-    write_rows(d / "dev.jsonl", rows[:6])
-    run_script("05_train.py", "--model", d / "base", "--train", d / "train.jsonl", "--dev", d / "dev.jsonl",
+    (d / "base").symlink_to(toy / "base")
+    run_script("05_train.py", "--model", d / "base", "--train", toy / "train.jsonl", "--dev", toy / "dev.jsonl",
                "--out", d / "run", "--results", d / "run_results", "--epochs", "3", "--batch-size", "8",
                "--lr", "1e-2", "--final-lr", "1e-3", "--max-len", "64", "--keep-epochs", "all",
                "--resid-dropout", "0")

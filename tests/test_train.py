@@ -12,33 +12,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, write_rows
 from lima.batching import collate, n_targets, plan_epoch
 from lima.chat import EOT, IGNORE, render_conversation
 from lima.dropout import add_residual_dropout
 from lima.model_setup import load_tokenizer
 from lima.schedule import lr_at, resid_dropout_rates
-from lima.tiny_base import make_tiny_base, tiny_config
+from lima.tiny_base import tiny_config
 
-TEXTS = [f"The number {i} is {'even' if i % 2 == 0 else 'odd'}. Bread needs flour, water and salt." for i in range(200)]
 COMMON = ["--epochs", "3", "--batch-size", "8", "--lr", "1e-2", "--final-lr", "1e-3", "--max-len", "64",
           "--keep-epochs", "all"]
 
 
-def write_rows(path, rows):
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
 @pytest.fixture(scope="session")
-def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny")
-    make_tiny_base(TEXTS, d / "base")
-    rows = [{"id": f"t/{i}", "source": "authors",
-             "conversations": [f"Is {i} even?", f"{i} is {'even' if i % 2 == 0 else 'odd'}."]} for i in range(40)]
-    write_rows(d / "train.jsonl", rows)
-    write_rows(d / "dev.jsonl", rows[:6])
-    return d
+def tiny(toy):
+    return toy
 
 
 def torchrun(tiny, out, *extra, nproc=2):

@@ -1,0 +1,278 @@
+"""The paper's other experiments (PAPER.md §9-11): ablation data variants from the pools, one tiny
+training shared by every later test, the dialogue evaluation turn by turn, the 1-6 ablation report
+and the format ablation, each judged by the stand-in judge server; and the Make plans.
+
+Run: .venv/bin/python -m pytest -q tests/test_ablations.py
+One training (a 2-layer tiny base, 2 epochs in-process, seconds) is shared through a module fixture.
+"""
+import json
+import subprocess
+
+import pytest
+from safetensors.torch import load_file
+
+from conftest import ROOT, run_script
+from lima.ablations import parse_sizes, variant_plan
+from lima.dialogue import render_history, summarize_labels
+from lima.tiny_base import make_tiny_base
+from test_eval_judge import StandIn
+
+WORDS = "bread flour water salt tomato balcony sun leaves letter coffee plan market section list".split()
+TEXTS = [f"How do I use {WORDS[i % len(WORDS)]}? Use {WORDS[(i * 7) % len(WORDS)]} with care, step {i}." for i in range(200)]
+
+
+def write_rows(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def read_rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def pair(source, i, words=12):
+    q = f"How do I use {WORDS[i % len(WORDS)]} number {i}?"
+    return {"id": f"{source}/{i}", "source": source, "conversations": [q, " ".join(WORDS[:words]) + f" {i}."],
+            "meta": {}}
+
+
+class VariedStandIn(StandIn):
+    """The stand-in judge, with 1-6 scores that vary with the submission (so a CI has a width)."""
+
+    def answer(self, messages):
+        text = messages[-1]["content"]
+        if "[Criterion: helpfulness]" in text:
+            sub = text.split("[Submission]\n", 1)[1].split("\n\n[Criterion", 1)[0]
+            n = 1 + len(sub) % 6
+            return f"Step 1.\n{n}\n{n}"
+        return super().answer(messages)
+
+
+@pytest.fixture(autouse=True)
+def no_judge_env(monkeypatch):
+    for var in ("JUDGE_BASE_URL", "JUDGE_MODEL", "JUDGE_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Pools, the ablation variants built from them, and one tiny training on dialogue data (the
+    filtered 4-example variant plus three multi-turn chains), 2 epochs, both exported."""
+    d = tmp_path_factory.mktemp("ablations")
+    pools = {"filtered": write_rows(d / "pools" / "stackexchange.filtered.jsonl", [pair("stackexchange", i) for i in range(12)]),
+             "unfiltered": write_rows(d / "pools" / "stackexchange.unfiltered.jsonl",
+                                      [pair("stackexchange", 100 + i, 5) for i in range(15)]),
+             "wikihow": write_rows(d / "pools" / "wikihow.jsonl", [pair("wikihow", i) for i in range(9)])}
+    run_script("09_ablation_data.py", "pools", "--filtered", pools["filtered"], "--unfiltered", pools["unfiltered"],
+               "--wikihow", pools["wikihow"], "--size", "4", "--sizes", "2,4,16", "--out", d / "ablations")
+    chains = [{"id": f"multi_turn/{i}", "source": "multi_turn",
+               "conversations": ["Plan a market stall?", "Sell bread.", "And the list?", "Flour, water, salt.",
+                                 f"Thanks {i}?", "You are welcome."][: 4 + 2 * (i % 2)], "meta": {}} for i in range(3)]
+    dialogue_train = write_rows(d / "train_dialogue.jsonl", read_rows(d / "ablations" / "se-filtered-4" / "train.jsonl") + chains)
+    write_rows(d / "dev.jsonl", [pair("authors", 500 + i) for i in range(4)])
+    make_tiny_base(TEXTS, d / "base")
+    run_script("05_train.py", "--model", d / "base", "--train", dialogue_train, "--dev", d / "dev.jsonl",
+               "--out", d / "run", "--results", d / "run_results", "--epochs", "2", "--batch-size", "4",
+               "--lr", "1e-2", "--final-lr", "1e-3", "--max-len", "64", "--keep-epochs", "all")
+    convs = [{"id": "scripted/01", "turns": ["Where do I start with tomatoes?", "Only morning sun. Enough?",
+                                             "Leaves turn yellow. Why?"]},
+             {"id": "scripted/02", "turns": ["Write a short letter.", "Make it shorter."]},
+             {"bad": "row"}]
+    write_rows(d / "scripted.jsonl", convs)
+    prompts = [{"id": "t/1", "source": "authors", "conversations": ["Write a marketing plan with sections."],
+                "meta": {"format_constraint": True}},
+               {"id": "t/2", "source": "authors", "conversations": ["How do I bake bread?"], "meta": {}},
+               {"id": "t/3", "source": "authors", "conversations": ["Summarise bread making in three bullets."],
+                "meta": {"format_constraint": True}}]
+    write_rows(d / "test.jsonl", prompts)
+    return d
+
+
+# ---- data ----------------------------------------------------------------------------------------
+
+def test_variant_plan_names_the_three_pools_then_the_quantity_series():
+    assert parse_sizes("8, 16,32 16") == [8, 16, 32]
+    with pytest.raises(ValueError):
+        parse_sizes("0")
+    assert [name for name, _, _ in variant_plan(16, [8, 16, 32])] == \
+        ["se-filtered-16", "se-unfiltered-16", "wikihow-16", "se-filtered-8", "se-filtered-32"]
+
+
+def test_each_ablation_dataset_has_the_stated_size_and_source(world):
+    plan = json.loads((world / "ablations" / "variants.json").read_text())
+    by_name = {v["name"]: v for v in plan["variants"]}
+    assert sorted(by_name) == ["se-filtered-16", "se-filtered-2", "se-filtered-4", "se-unfiltered-4", "wikihow-4"]
+    pools = {"se-filtered": read_rows(world / "pools" / "stackexchange.filtered.jsonl"),
+             "se-unfiltered": read_rows(world / "pools" / "stackexchange.unfiltered.jsonl"),
+             "wikihow": read_rows(world / "pools" / "wikihow.jsonl")}
+    for name, v in by_name.items():
+        rows = read_rows(world / "ablations" / name / "train.jsonl")
+        expected = min(v["requested"], len(pools[v["pool"]]))
+        assert len(rows) == v["kept"] == expected, name
+        assert rows == pools[v["pool"]][:expected], name                       # best first, nested
+        assert {r["source"] for r in rows} == {"wikihow" if v["pool"] == "wikihow" else "stackexchange"}
+        stats = json.loads((world / "ablations" / name / "train.stats.json").read_text())
+        assert stats["kept"]["examples"] == expected and stats["variant"]["pool_file"] == v["pool_file"]
+    assert by_name["se-filtered-16"]["capped"] and by_name["se-filtered-16"]["kept"] == 12
+    assert not by_name["se-unfiltered-4"]["capped"]
+    assert by_name["se-filtered-4"]["role"] == ["diversity", "quantity"] and by_name["wikihow-4"]["role"] == ["diversity"]
+
+
+def test_without_format_drops_exactly_the_flagged_rows(world, tmp_path, capsys):
+    rows = [pair("authors", i) for i in range(5)]
+    rows[1]["meta"]["format_constraint"] = True
+    rows[3]["meta"]["format_constraint"] = True
+    src = write_rows(tmp_path / "train.jsonl", rows)
+    out = tmp_path / "no-format" / "train.jsonl"
+    run_script("09_ablation_data.py", "without-format", "--train", src, "--out", out)
+    assert [r["id"] for r in read_rows(out)] == ["authors/0", "authors/2", "authors/4"]
+    assert json.loads((tmp_path / "no-format" / "train.stats.json").read_text())["dropped_ids"] == ["authors/1", "authors/3"]
+    plain = write_rows(tmp_path / "plain.jsonl", [pair("authors", 9)])
+    run_script("09_ablation_data.py", "without-format", "--train", plain, "--out", tmp_path / "x.jsonl", expect_exit=2)
+    assert "nothing to ablate" in capsys.readouterr().err and not (tmp_path / "x.jsonl").exists()
+
+
+def test_the_miniature_run_trains_on_the_multi_turn_examples_and_changes_the_weights(world):
+    summary = json.loads((world / "run" / "train_summary.json").read_text())
+    rows = read_rows(world / "train_dialogue.jsonl")
+    assert sum(len(r["conversations"]) > 2 for r in rows) == 3 and summary["examples"] == len(rows)
+    base = load_file(world / "base" / "model.safetensors")
+    tuned = load_file(world / "run" / "epoch_02" / "model.safetensors")
+    shared = [k for k in base if k in tuned and base[k].shape == tuned[k].shape]
+    assert len(shared) >= 10
+    assert sum(not base[k].equal(tuned[k]) for k in shared) >= len(shared) - 2
+
+
+# ---- dialogue (§6) -------------------------------------------------------------------------------
+
+def test_fail_pass_excellent_summary_counts_turns_and_early_fails():
+    items = [{"id": "a", "turn": 1, "verdict": "fail"}, {"id": "a", "turn": 2, "verdict": "pass"},
+             {"id": "b", "turn": 1, "verdict": "excellent"}, {"id": "b", "turn": 4, "verdict": "fail"},
+             {"id": "b", "turn": 5, "verdict": None}]
+    s = summarize_labels(items)
+    assert s["counts"] == {"excellent": 1, "pass": 1, "fail": 2} and s["unparseable"] == 1
+    assert s["fails_per_turns"] == "2 / 4" and s["conversations_failing_within_3_turns"] == "1 / 2"
+    assert render_history([]).startswith("(nothing yet") and "Assistant: y" in render_history(["x", "y"])
+
+
+def test_dialogue_turns_are_generated_in_context_and_each_is_labelled(world, tmp_path):
+    out = tmp_path / "dialogue"
+    with StandIn() as judge:
+        run_script("10_dialogue.py", "--zero-shot", world / "run" / "epoch_01", "--dialogue", world / "run" / "epoch_02",
+                   "--conversations", world / "scripted.jsonl", "--out", out, "--max-new-tokens", "12",
+                   "--judge-url", judge.url, "--judge-model", "judge-1")
+        asked = [r["body"]["messages"][0]["content"] for r in judge.requests]
+    summary = json.loads((out / "eval" / "dialogue.json").read_text())
+    assert summary["n_conversations"] == 2 and summary["n_turns"] == 5 and summary["skipped"] == {"bad_conversation": 1}
+    for system in ("zero-shot", "dialogue"):
+        gens = read_rows(out / summary["systems"][system]["generations"].split(str(out) + "/")[1])
+        assert [(g["id"], g["turn"]) for g in gens] == [("scripted/01", 1), ("scripted/01", 2), ("scripted/01", 3),
+                                                        ("scripted/02", 1), ("scripted/02", 2)]
+        judged = summary["systems"][system]["judged"]
+        assert judged["n"] + judged["unparseable"] == 5 and judged["fails_per_turns"].endswith("/ 5")
+        labels = read_rows(out / "eval" / f"dialogue.{system}.jsonl")
+        assert len(labels) == 5 and all(lab["verdict"] in ("fail", "pass", "excellent") for lab in labels)
+    assert len(asked) == 10                                          # 5 turns x 2 models, one call each
+    # the third turn is judged with the model's own first two answers in the conversation
+    g = read_rows(out / summary["systems"]["dialogue"]["generations"].split(str(out) + "/")[1])
+    third = [a for a in asked if "The user's latest message: Leaves turn yellow. Why?" in a]
+    assert len(third) == 2 and any(f"Assistant: {g[1]['response']}" in a for a in third)
+    report = (out / "report" / "dialogue.md").read_text()
+    assert "45.2" in report and "76.1" in report and "judge-1" in report
+
+    # no judge: generations reused, metrics, and one line saying how to configure the judge
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "generations").glob("*.jsonl")}
+    run_script("10_dialogue.py", "--zero-shot", world / "run" / "epoch_01", "--dialogue", world / "run" / "epoch_02",
+               "--conversations", world / "scripted.jsonl", "--out", out, "--max-new-tokens", "12", "--judge-url", "",
+               "--report", out / "report" / "plain.md")
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "generations").glob("*.jsonl")} == before
+    plain = (out / "report" / "plain.md").read_text()
+    assert "JUDGE_BASE_URL" in plain and "make dialogue" in plain and "n/a" in plain
+
+
+# ---- ablations report (§5) and format ablation (Appendix E) ----------------------------------------
+
+def eval_variants(world, results, judge=None):
+    """Every variant's run folder as stage 07 and 06 leave it, all pointing at the one trained export."""
+    plan = json.loads((world / "ablations" / "variants.json").read_text())
+    for v in plan["variants"]:
+        run = results / f"mini-abl-{v['name']}"
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "selection.json").write_text(json.dumps({"choice": "epoch_02"}))
+        judge_args = ["--judge", "likert", "--judge-url", judge.url if judge else "", "--judge-model", "judge-1"] if judge \
+            else ["--judge", "likert", "--judge-url", ""]
+        run_script("06_eval.py", "--checkpoint", world / "run" / "epoch_02", "--prompts", world / "test.jsonl",
+                   "--out", run, "--samples", "5", "--max-new-tokens", "8", *judge_args)
+    return plan
+
+
+def test_ablation_scores_are_plotted_with_their_ci_beside_the_paper(world, tmp_path):
+    results = tmp_path / "results"
+    with VariedStandIn() as judge:
+        eval_variants(world, results, judge)
+        likert_calls = sum("[Criterion: helpfulness]" in r["body"]["messages"][0]["content"] for r in judge.requests)
+    assert likert_calls == 5 * 3 * 5                # 5 variants x 3 prompts x 5 samples
+    out = tmp_path / "ablations"
+    run_script("09_ablations.py", "--variants", world / "ablations" / "variants.json", "--results", results,
+               "--run-prefix", "mini-abl-", "--prompts", world / "test.jsonl", "--model", "tiny", "--out", out)
+    summary = json.loads((out / "ablations.json").read_text())
+    assert summary["judged"] and summary["samples"] == 5 and len(summary["variants"]) == 5
+    for v in summary["variants"]:
+        assert v["likert"]["n"] == 15 and v["likert"]["ci95"][0] <= v["likert"]["mean"] <= v["likert"]["ci95"][1]
+    for png in ("ablation_diversity.png", "ablation_quantity.png"):
+        assert (out / png).stat().st_size > 5000
+    report = (out / "report" / "ablations.md").read_text()
+    assert "3.83" in report and "3.49" in report and "3.33" in report
+    assert "se-filtered-16 (12 of 16)" in report                       # the capped variant is said so
+
+
+def test_ablations_without_a_judge_plot_nothing(world, tmp_path, capsys):
+    results = tmp_path / "results"
+    eval_variants(world, results)
+    out = tmp_path / "ablations"
+    run_script("09_ablations.py", "--variants", world / "ablations" / "variants.json", "--results", results,
+               "--run-prefix", "mini-abl-", "--prompts", world / "test.jsonl", "--out", out)
+    assert not list(out.glob("*.png"))
+    report = (out / "report" / "ablations.md").read_text()
+    assert "not judged" in report and "Nothing judged is plotted" in report and "make ablations" in report
+    assert "make ablations" in capsys.readouterr().out
+    run_script("09_ablations.py", "--variants", world / "ablations" / "variants.json", "--results", tmp_path / "none",
+               "--run-prefix", "mini-abl-", "--prompts", world / "test.jsonl", "--out", out, expect_exit=2)
+
+
+def test_format_ablation_compares_both_models_pairwise_on_the_flagged_prompts(world, tmp_path):
+    out = tmp_path / "no-format"
+    with StandIn() as judge:
+        run_script("09_format_ablation.py", "--full", world / "run" / "epoch_02", "--ablated", world / "run" / "epoch_01",
+                   "--prompts", world / "test.jsonl", "--out", out, "--max-new-tokens", "8",
+                   "--judge-url", judge.url, "--judge-model", "judge-1")
+        pairwise = [r["body"]["messages"][0]["content"] for r in judge.requests]
+    assert len(pairwise) == 2 * 2 and all(p.startswith("Imagine that you have") for p in pairwise)
+    assert all("marketing plan" in p or "three bullets" in p for p in pairwise)       # the flagged prompts only
+    summary = json.loads((out / "eval" / "format_ablation.json").read_text())
+    assert summary["n_prompts"] == 2 and [r["id"] for r in summary["side_by_side"]] == ["t/1", "t/3"]
+    d = summary["pairwise"]["debiased"]
+    assert d["n"] + d["unparseable"] == 2
+    assert "Appendix E" in (out / "report" / "format_ablation.md").read_text()
+
+
+# ---- Make ------------------------------------------------------------------------------------------
+
+def test_make_plans_train_the_variant_runs_on_their_own_files():
+    """Dry runs change nothing; they show each variant as its own sub-make with the right data."""
+    def plan(target):
+        proc = subprocess.run(["make", "-nB", "--no-print-directory", target], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    dialogue = plan("dialogue")
+    assert "select RUN=sample-dialogue TRAIN_FILE=data/lima/train_dialogue.jsonl" in dialogue
+    assert "scripts/10_dialogue.py" in dialogue
+    ablations = plan("ablations")
+    for v in ("se-filtered-16", "se-unfiltered-16", "wikihow-16", "se-filtered-8", "se-filtered-32"):
+        assert f"RUN=sample-abl-{v} TRAIN_FILE=data/ablations/{v}/train.jsonl" in ablations
+    assert "--samples 5 --judge likert" in ablations and "scripts/09_ablations.py" in ablations
+    fmt = plan("format-ablation")
+    assert "RUN=sample-no-format TRAIN_FILE=data/ablations/no-format/train.jsonl" in fmt
