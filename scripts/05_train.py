@@ -123,6 +123,19 @@ def evaluate(model, examples, pad_id, mbs, device) -> tuple[float, float]:
     return loss, math.exp(min(loss, 50.0))
 
 
+# Dense bf16 peak FLOP/s per GPU, for MFU (set LIMA_GPU_PEAK_TFLOPS for other devices).
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "A800": 312.0, "L40S": 362.0, "A10": 125.0, "V100": 125.0}
+
+
+def gpu_peak_flops(device) -> float | None:
+    if device.type != "cuda":
+        return None
+    if os.environ.get("LIMA_GPU_PEAK_TFLOPS"):
+        return float(os.environ["LIMA_GPU_PEAK_TFLOPS"]) * 1e12
+    name = torch.cuda.get_device_name(device)
+    return next((v * 1e12 for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
 def peak_mem_mb(device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -213,6 +226,10 @@ def train(args, device) -> int:
     torch.manual_seed(args.seed * 1000 + rank())       # dropout masks differ per rank
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, args.beta2),
                                   weight_decay=args.weight_decay)
+    # Parameters are sharded: each rank counts its local shards, the sum is the model.
+    n_params = int(all_reduce_sum([sum(p.to_local().numel() if hasattr(p, "to_local") else p.numel()
+                                       for p in model.parameters())], device)[0])
+    peak_flops = gpu_peak_flops(device)
     export_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
                     "auto": torch.bfloat16 if device.type == "cuda" else torch.float32}[args.export_dtype]
 
@@ -291,10 +308,12 @@ def train(args, device) -> int:
             ce_total, real, padded = all_reduce_sum([ce_total, real, padded], device)
             dt = time.perf_counter() - t0
             if is_main():
-                append_jsonl(metrics_path, {
-                    "kind": "step", "step": step.index, "epoch": epoch + 1, "loss": round(ce_total / step.n_target, 6),
-                    "lr": lr, "grad_norm": round(grad_norm, 6), "tokens_per_s": round(real / dt, 1),
-                    "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1)})
+                row = {"kind": "step", "step": step.index, "epoch": epoch + 1, "loss": round(ce_total / step.n_target, 6),
+                       "lr": lr, "grad_norm": round(grad_norm, 6), "tokens_per_s": round(real / dt, 1),
+                       "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1)}
+                if peak_flops:      # model FLOPs utilisation, 6·N per token (forward and backward)
+                    row["mfu"] = round(6 * n_params * (padded / dt) / (peak_flops * world), 4)
+                append_jsonl(metrics_path, row)
                 bar.update(1)
                 bar.set_postfix(loss=f"{ce_total / step.n_target:.3f}", lr=f"{lr:.2e}")
             steps_this_run += 1

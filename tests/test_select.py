@@ -117,3 +117,26 @@ def test_report_assembles_fragments_in_order_and_requires_the_main_ones(tmp_path
     report = (res / "REPORT.md").read_text()
     order = [report.index(f"## {n} part") for n in ("data", "train", "selection", "eval")]
     assert order == sorted(order) and "`epoch_07`" in report and "Not in this run" in report
+
+
+def test_judge_mode_finds_the_known_winner_and_caches_its_calls(tmp_path):
+    from judge_standin import StandIn
+
+    def responses(e):      # the stand-in judge prefers GOOD over OK over BAD
+        word = {7: "GOOD", 5: "OK"}.get(e, "BAD")
+        return [(f"{word} answer number {i} of epoch {e}.", True) for i in range(4)]
+
+    ckpt, res, dev = make_run(tmp_path, [5, 6, 7, 8], responses)
+    with StandIn() as judge:
+        args = ["--checkpoints", ckpt, "--results", res, "--judge-url", judge.url, "--judge-model", "stand-in"]
+        run_script("07_select_ckpt.py", *args)                      # auto: a judge is configured
+        first = len(judge.requests)
+        run_script("07_select_ckpt.py", *args, "--mode", "judge")
+        assert len(judge.requests) == first                           # every comparison came from the cache
+    sel = json.loads((res / "selection.json").read_text())
+    assert sel["mode"] == "judge" and sel["choice"] == "epoch_07" and not sel["fallback"]
+    assert first == 6 * 4 * 2                                         # 6 pairs x 4 prompts x both orders
+    rates = {c["epoch"]: c["judge"]["win_rate"] for c in sel["candidates"]}
+    assert rates[7] == 1.0 and rates[5] > rates[6] == rates[8]
+    assert os.readlink(ckpt / "selected") == "epoch_07"
+    assert (res / "selection" / "judge_evidence.json").exists()
