@@ -171,7 +171,7 @@ base: $(BASE_TARGET)
 CKPT_ROOT ?= checkpoints
 TRAIN_OUT := $(CKPT_ROOT)/$(RUN)
 TRAIN_SRC := scripts/05_train.py $(addprefix scripts/lima/,cli.py io.py chat.py schedule.py dropout.py \
-          batching.py distributed.py model_setup.py checkpoint.py plots.py sft_data.py contract.py)
+          batching.py distributed.py model_setup.py checkpoint.py loss.py train_report.py sft_data.py contract.py)
 # Only the knobs a profile sets are passed; the rest are the script's defaults, the paper's values.
 TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.jsonl \
           --ppl-set $(INTERIM)/pools/stackexchange.filtered.jsonl \
@@ -273,6 +273,128 @@ $(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED scrip
 ## Stage 08: assemble results/$(RUN)/REPORT.md (our figures beside the paper's, and a manifest)
 report: $(REPORT)
 
+#################################################################################
+# THE PAPER'S OTHER EXPERIMENTS (PAPER.md sections 9-11): separate targets, not in `all`
+#################################################################################
+
+# A variant run is this Makefile called again with RUN and TRAIN_FILE (and, for the ablations, the
+# smaller-model recipe) set: that run's own train -> dev generations -> stage 07 chain, its command
+# line remembered in .train-<run>.args. The sub-make is always entered (FORCE) and rebuilds only what
+# is out of date, so a second `make dialogue` trains nothing. The dataset's record is pinned
+# (DATA_ARGS, DATA_REPORT name RUN and MODEL), so a variant run never re-records or rebuilds data/lima.
+comma := ,
+SUBRUN = $(MAKE) --no-print-directory DATA_ARGS="$(DATA_ARGS)" DATA_REPORT=$(DATA_REPORT)
+ABLATION_DATA ?= data/ablations
+# §5: 5 samples per test prompt, rated 1-6 (both profiles).
+ABLATION_SAMPLES ?= 5
+JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
+DIALOGUE_RUN := $(PROFILE)-dialogue
+NOFMT_RUN := $(PROFILE)-no-format
+ABL_SIZES := $(subst $(comma), ,$(ABLATION_SIZES))
+# The names 09_ablation_data.py gives (lima/ablations.py variant_plan): three pools at ABLATION_SIZE,
+# then the filtered Stack Exchange series.
+ABL_VARIANTS := $(addsuffix -$(ABLATION_SIZE),se-filtered se-unfiltered wikihow) \
+          $(addprefix se-filtered-,$(sort $(filter-out $(ABLATION_SIZE),$(ABL_SIZES))))
+# The 7B ablation base is not the main MODEL on the paper profile: the sub-make must not rebuild the
+# dataset because of that folder's dates (-o).
+ABL_RECIPE := MODEL=$(ABLATION_MODEL) $(if $(ABLATION_BATCH_SIZE),BATCH_SIZE=$(ABLATION_BATCH_SIZE)) \
+          $(if $(ABLATION_RESID_DROPOUT),RESID_DROPOUT=$(ABLATION_RESID_DROPOUT)) \
+          $(if $(filter-out $(MODEL),$(ABLATION_MODEL)),-o $(ABLATION_MODEL)/config.json)
+
+# Inside a variant's sub-make, its selection.json is stage 07's (the rule above) and no record is
+# rewritten here (TRAIN_FILE and MODEL differ there).
+VARIANT_RUN := $(filter $(DIALOGUE_RUN) $(NOFMT_RUN) $(PROFILE)-abl-%,$(RUN))
+RECORD_ARGS := $(if $(VARIANT_RUN),,$(TRACK_ARGS))
+FORCE:
+
+# ---- 10 multi-turn dialogue (§6): a second model on train_dialogue.jsonl, both on scripted talks --
+SCRIPTED ?= $(AUTHORED)/scripted_conversations.jsonl
+DIALOGUE_SRC := scripts/10_dialogue.py $(addprefix scripts/lima/,cli.py io.py funnel.py chat.py generate.py \
+          judge.py dialogue.py eval_metrics.py eval_report.py)
+DIALOGUE_REPORT := $(RESULTS)/$(DIALOGUE_RUN)/report/dialogue.md
+DIALOGUE_ARGS := --conversations $(SCRIPTED) --out $(RESULTS)/$(DIALOGUE_RUN) $(DECODE_ARGS) $(JUDGE_ARGS) \
+          $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
+ifneq ($(RECORD_ARGS),)
+$(call remember_args,$(INTERIM)/.dialogue.args,$(DIALOGUE_ARGS))
+endif
+
+ifeq ($(VARIANT_RUN),)
+$(RESULTS)/$(DIALOGUE_RUN)/selection.json: $(LIMA_DATA)/train_dialogue.jsonl FORCE | $(VENV_STAMP)
+	+$(SUBRUN) select RUN=$(DIALOGUE_RUN) TRAIN_FILE=$<
+endif
+
+# Generations (turn by turn), eval/dialogue.json; the report fragment last (the target).
+$(DIALOGUE_REPORT): $(SELECTION) $(RESULTS)/$(DIALOGUE_RUN)/selection.json $(SCRIPTED) $(DIALOGUE_SRC) \
+          $(INTERIM)/.dialogue.args | $(VENV_STAMP)
+	$(PY) scripts/10_dialogue.py --zero-shot $(TRAIN_OUT)/selected --dialogue $(CKPT_ROOT)/$(DIALOGUE_RUN)/selected \
+	    $(DIALOGUE_ARGS) --report $@
+
+## Multi-turn dialogue (§6): train <profile>-dialogue on train_dialogue.jsonl; both models on the scripted conversations
+dialogue: $(DIALOGUE_REPORT)
+
+# ---- 09 ablations (§5): diversity, quality, quantity from the pools, the smaller-model recipe ------
+ABL_DATA_SRC := scripts/09_ablation_data.py $(addprefix scripts/lima/,cli.py io.py funnel.py contract.py ablations.py)
+ABL_DATA_ARGS := --filtered $(INTERIM)/pools/stackexchange.filtered.jsonl \
+          --unfiltered $(INTERIM)/pools/stackexchange.unfiltered.jsonl --wikihow $(INTERIM)/pools/wikihow.jsonl \
+          --size $(ABLATION_SIZE) --sizes $(ABLATION_SIZES)
+ABL_EVAL_ARGS := --prompts $(EVAL_PROMPTS) $(DECODE_ARGS) --samples $(ABLATION_SAMPLES) --judge likert $(JUDGE_ARGS)
+ABL_OUT := $(RESULTS)/$(PROFILE)-ablations
+ifneq ($(RECORD_ARGS),)
+$(call remember_args,$(INTERIM)/.ablation-data.args,$(ABL_DATA_ARGS))
+$(call remember_args,$(INTERIM)/.ablation-eval.args,$(ABL_EVAL_ARGS))
+endif
+
+# The pools are side outputs of stages 01 and 02, whose targets are the stage files; variants.json last.
+$(foreach v,$(ABL_VARIANTS),$(ABLATION_DATA)/$(v)/train.jsonl) $(ABLATION_DATA)/variants.json &: \
+          $(INTERIM)/stackexchange.jsonl $(INTERIM)/wikihow.jsonl $(ABL_DATA_SRC) $(INTERIM)/.ablation-data.args | $(VENV_STAMP)
+	$(PY) scripts/09_ablation_data.py pools $(ABL_DATA_ARGS) --out $(ABLATION_DATA)
+
+ifeq ($(VARIANT_RUN),)
+$(RESULTS)/$(PROFILE)-abl-%/selection.json: $(ABLATION_DATA)/%/train.jsonl FORCE | $(VENV_STAMP)
+	+$(SUBRUN) select RUN=$(PROFILE)-abl-$* TRAIN_FILE=$< $(ABL_RECIPE)
+endif
+
+# Stage 06 on the chosen epoch: 5 samples per test prompt, the 1-6 judge when configured.
+$(RESULTS)/$(PROFILE)-abl-%/report/eval.md: $(RESULTS)/$(PROFILE)-abl-%/selection.json $(EVAL_PROMPTS) $(EVAL_SRC) \
+          $(INTERIM)/.ablation-eval.args | $(VENV_STAMP)
+	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(CKPT_ROOT)/$(PROFILE)-abl-$*/selected \
+	    --out $(RESULTS)/$(PROFILE)-abl-$* $(ABL_EVAL_ARGS) --report $@
+
+$(ABL_OUT)/report/ablations.md: $(foreach v,$(ABL_VARIANTS),$(RESULTS)/$(PROFILE)-abl-$(v)/report/eval.md) \
+          $(ABLATION_DATA)/variants.json scripts/09_ablations.py $(addprefix scripts/lima/,ablations.py eval_report.py) | $(VENV_STAMP)
+	$(PY) scripts/09_ablations.py --variants $(ABLATION_DATA)/variants.json --results $(RESULTS) \
+	    --run-prefix $(PROFILE)-abl- --prompts $(EVAL_PROMPTS) --model $(ABLATION_MODEL) --out $(ABL_OUT)
+
+## Ablations (§5): ABLATION_SIZE of filtered/unfiltered SE and wikiHow, the SE series ABLATION_SIZES; 1-6 judge
+ablations: $(ABL_OUT)/report/ablations.md
+
+# ---- 09 format constraints (Appendix E): the model trained without them against the full one -----
+FORMAT_SRC := scripts/09_format_ablation.py $(addprefix scripts/lima/,cli.py io.py contract.py chat.py generate.py \
+          judge.py dialogue.py ablations.py eval_metrics.py eval_report.py)
+FORMAT_REPORT := $(RESULTS)/$(NOFMT_RUN)/report/format_ablation.md
+FORMAT_ARGS := --prompts $(EVAL_PROMPTS) --train $(LIMA_DATA)/train.jsonl --out $(RESULTS)/$(NOFMT_RUN) $(DECODE_ARGS) $(JUDGE_ARGS) \
+          $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
+ifneq ($(RECORD_ARGS),)
+$(call remember_args,$(INTERIM)/.format-ablation.args,$(FORMAT_ARGS))
+endif
+
+# From the main training set ($(LIMA_DATA)/train.jsonl, named outright: inside a sub-make TRAIN_FILE differs).
+$(ABLATION_DATA)/no-format/train.jsonl: $(LIMA_DATA)/train.jsonl $(ABL_DATA_SRC) | $(VENV_STAMP)
+	$(PY) scripts/09_ablation_data.py without-format --train $< --out $@
+
+ifeq ($(VARIANT_RUN),)
+$(RESULTS)/$(NOFMT_RUN)/selection.json: $(ABLATION_DATA)/no-format/train.jsonl FORCE | $(VENV_STAMP)
+	+$(SUBRUN) select RUN=$(NOFMT_RUN) TRAIN_FILE=$<
+endif
+
+$(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PROMPTS) $(FORMAT_SRC) \
+          $(INTERIM)/.format-ablation.args | $(VENV_STAMP)
+	$(PY) scripts/09_format_ablation.py --full $(TRAIN_OUT)/selected --ablated $(CKPT_ROOT)/$(NOFMT_RUN)/selected \
+	    $(FORMAT_ARGS) --report $@
+
+## Format constraints (Appendix E): train <profile>-no-format without them; both judged on the format-constrained prompts
+format-ablation: $(FORMAT_REPORT)
+
 #### stage-rules-end (stages 02 and 03 add their rules above this line)
 
 #################################################################################
@@ -301,7 +423,7 @@ bench: $(VENV_STAMP)
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced (keeps data/raw/ and .venv)
 clean:
@@ -315,4 +437,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit
+.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit dialogue ablations format-ablation

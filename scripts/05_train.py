@@ -15,28 +15,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
-import os
-import resource
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from transformers.utils import logging as hf_logging
 
 from lima.batching import collate, plan_epoch, steps_per_epoch
-from lima.chat import IGNORE, Rendered, show_example
-from lima.checkpoint import export_model, find_state, fingerprint, load_state, save_state
+from lima.chat import Rendered, show_example
+from lima.checkpoint import export_model, find_state, fingerprint, load_state, parse_keep, save_state
 from lima.cli import StageError, progress, run_main, setup_logging
-from lima.distributed import (all_reduce_sum, cleanup_distributed, init_distributed, is_main, log0, rank,
-                              world_size)
+from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, init_distributed, is_main,
+                              log0, peak_mem_mb, rank, world_size)
 from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
+from lima.loss import evaluate, micro_loss
 from lima.model_setup import build_model, load_tokenizer
 from lima.schedule import lr_at
 from lima.sft_data import read_conversations, render_all
+from lima.train_report import plot_training, write_report_fragment
 
 log = logging.getLogger("lima.train")
 
@@ -75,95 +73,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.results = args.results or Path("results") / args.out.name
     return args
-
-
-def parse_keep(spec: str, epochs: int) -> set[int]:
-    if spec == "all":
-        return set(range(1, epochs + 1))
-    keep = set()
-    for part in filter(None, (s.strip() for s in spec.split(","))):
-        if part == "last":
-            keep.add(epochs)
-        elif "-" in part:
-            a, b = map(int, part.split("-"))
-            keep.update(range(a, b + 1))
-        else:
-            keep.add(int(part))
-    return {e for e in keep if 1 <= e <= epochs}
-
-
-def micro_loss(model, batch, device):
-    """Sum of the token cross-entropies of one micro-batch, and its real and padded token counts."""
-    batch = {k: v.to(device) for k, v in batch.items()}
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-                         batch["labels"][:, 1:].reshape(-1), ignore_index=IGNORE, reduction="sum")
-    return ce, int(batch["attention_mask"].sum()), batch["attention_mask"].numel()
-
-
-@torch.no_grad()
-def evaluate(model, examples, pad_id, mbs, device) -> tuple[float, float]:
-    """Mean loss per target token and perplexity over `examples`, split across ranks; every rank
-    runs the same number of forwards (FSDP all-gathers are collectives)."""
-    model.eval()
-    world, r = world_size(), rank()
-    mine = examples[r::world]
-    n_batches = math.ceil(math.ceil(len(examples) / world) / mbs)
-    ce_sum, tokens = 0.0, 0
-    for b in range(n_batches):
-        chunk = mine[b * mbs:(b + 1) * mbs]
-        weight = 1.0 if chunk else 0.0
-        chunk = chunk or examples[:1]
-        ce, _, _ = micro_loss(model, collate([(i, l) for i, l, _ in chunk], pad_id), device)
-        ce_sum += float(ce) * weight
-        tokens += sum(t for _, _, t in chunk) if weight else 0
-    ce_sum, tokens = all_reduce_sum([ce_sum, tokens], device)
-    model.train()
-    loss = ce_sum / max(tokens, 1)
-    return loss, math.exp(min(loss, 50.0))
-
-
-# Dense bf16 peak FLOP/s per GPU, for MFU (set LIMA_GPU_PEAK_TFLOPS for other devices).
-PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "A800": 312.0, "L40S": 362.0, "A10": 125.0, "V100": 125.0}
-
-
-def gpu_peak_flops(device) -> float | None:
-    if device.type != "cuda":
-        return None
-    if os.environ.get("LIMA_GPU_PEAK_TFLOPS"):
-        return float(os.environ["LIMA_GPU_PEAK_TFLOPS"]) * 1e12
-    name = torch.cuda.get_device_name(device)
-    return next((v * 1e12 for k, v in PEAK_TFLOPS.items() if k in name), None)
-
-
-def peak_mem_mb(device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def write_report_fragment(args, rows, n_train, total_steps, world, rates) -> None:
-    """results/<run>/report/train.md: the recipe as run beside the paper's, and the epoch table."""
-    paper = {"epochs": 15, "batch_size": 32, "lr": 1e-5, "final_lr": 1e-6, "max_len": 2048,
-             "resid_dropout": 0.3, "weight_decay": 0.1, "beta2": 0.95}
-    lines = [f"## Training ({args.out.name})", "",
-             f"{n_train} examples, {total_steps} optimizer steps on {world} process(es), base model `{args.model}`.", "",
-             "| Setting | Here | Paper (§3) |", "|---|---|---|"]
-    for key, value in paper.items():
-        here = getattr(args, key)
-        lines.append(f"| {key} | {here}{'' if here == value else ' (differs)'} | {value} |")
-    lines += ["", f"Residual dropout by layer: {', '.join(f'{p:.2f}' for p in rates)}.", "",
-              "| Epoch | Dev loss | Dev perplexity | Held-out SE perplexity | Mean train loss |", "|---|---|---|---|---|"]
-    steps = [r for r in rows if r["kind"] == "step"]
-    for r in (r for r in rows if r["kind"] == "epoch"):
-        ep = [s["loss"] for s in steps if s["epoch"] == r["epoch"]]
-        lines.append(f"| {r['epoch']} | {r['dev_loss']:.4f} | {r['dev_ppl']:.2f} | {r.get('ppl_set_ppl', '–')} | "
-                     f"{sum(ep) / len(ep):.4f} |" if ep else f"| {r['epoch']} | {r['dev_loss']:.4f} | {r['dev_ppl']:.2f} | – | – |")
-    lines += ["", "![training loss](train_loss.png) ![perplexity](dev_perplexity.png)", "",
-              "The paper (Appendix B) found perplexity anti-correlated with generation quality late in "
-              "training, which is why the checkpoint is chosen on dev generations, not on perplexity."]
-    with atomic_write(args.results / "report" / "train.md") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 def main(argv=None) -> int:
@@ -241,7 +150,7 @@ def train(args, device) -> int:
     # and a finished state made by older code must not pass for the new result.
     code = [Path(__file__)] + [Path(__file__).parent / "lima" / f"{m}.py" for m in
                                ("batching", "chat", "checkpoint", "contract", "distributed", "dropout",
-                                "model_setup", "schedule", "sft_data")]
+                                "loss", "model_setup", "schedule", "sft_data")]
     fp = fingerprint([p for p in (args.train, args.dev, args.ppl_set, args.model / "config.json", *code) if p],
                      run_settings)
     state_dir = args.out / "state"
@@ -344,7 +253,6 @@ def train(args, device) -> int:
     if is_main():
         bar.close()
         rows = list(read_jsonl(metrics_path, tolerate_torn_tail=True))
-        from lima.plots import plot_training
         plot_training(rows, args.results)
         write_json(args.out / "train_summary.json", {
             "examples": len(train), "counts": dict(counts), "steps": total_steps, "world_size": world,

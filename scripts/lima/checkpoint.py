@@ -110,3 +110,19 @@ def load_state(model, optimizer, state: Path, world: int) -> dict:
             torch.cuda.set_rng_state(rng["cuda"])
     dist.barrier()
     return meta
+
+
+def parse_keep(spec: str, epochs: int) -> set[int]:
+    """Which epochs to export: 'all', or ranges like '5-10,last' (one-based)."""
+    if spec == "all":
+        return set(range(1, epochs + 1))
+    keep = set()
+    for part in filter(None, (s.strip() for s in spec.split(","))):
+        if part == "last":
+            keep.add(epochs)
+        elif "-" in part:
+            a, b = map(int, part.split("-"))
+            keep.update(range(a, b + 1))
+        else:
+            keep.add(int(part))
+    return {e for e in keep if 1 <= e <= epochs}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import resource
 
 import torch
 import torch.distributed as dist
@@ -79,3 +80,22 @@ def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return t.tolist()
+
+
+# Dense bf16 peak FLOP/s per GPU, for MFU (set LIMA_GPU_PEAK_TFLOPS for other devices).
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "A800": 312.0, "L40S": 362.0, "A10": 125.0, "V100": 125.0}
+
+
+def gpu_peak_flops(device) -> float | None:
+    if device.type != "cuda":
+        return None
+    if os.environ.get("LIMA_GPU_PEAK_TFLOPS"):
+        return float(os.environ["LIMA_GPU_PEAK_TFLOPS"]) * 1e12
+    name = torch.cuda.get_device_name(device)
+    return next((v * 1e12 for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
+def peak_mem_mb(device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
