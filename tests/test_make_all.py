@@ -48,7 +48,7 @@ def test_make_all_builds_every_stage_and_the_report(built):
     work, env, proc, seconds, requests = built
     res = work / "results" / "sample"
     report = (res / "REPORT.md").read_text()
-    for part in ("Dataset composition", "Training", "Checkpoint selection", "Manifest", "Data funnels"):
+    for part in ("Data (Table 1)", "## Training", "## Checkpoint selection", "## Manifest", "## Data funnels", "Judge"):
         assert part in report, part
     assert f"results/sample/REPORT.md" in proc.stdout
     sel = json.loads((res / "selection.json").read_text())
