@@ -125,6 +125,9 @@ def train(args, device) -> int:
          show_example(tokenizer, Rendered(train[0][0], train[0][1], False)))
 
     # ---- model and optimizer
+    if args.cpu_offload and device.type != "cuda":
+        log0("--cpu-offload ignored: without a GPU the weights already live in CPU memory")
+        args.cpu_offload = False
     model, rates, held = build_model(args.model, tokenizer, device, resid_dropout=args.resid_dropout,
                                      activation_checkpointing=args.activation_checkpointing,
                                      cpu_offload=args.cpu_offload)

@@ -216,3 +216,16 @@ def test_file_where_every_example_is_cut_off_is_an_error(tiny, capsys):
     code = run_script("05_train.py", "--model", tiny / "base", "--train", bad, "--dev", tiny / "dev.jsonl",
                       "--out", tiny / "never", "--max-len", "32", expect_exit=2)
     assert "every example was dropped" in capsys.readouterr().err
+
+
+def test_activation_checkpointing_keeps_the_losses_and_cpu_offload_is_ignored_without_gpu(tiny, caplog):
+    import logging
+    caplog.set_level(logging.INFO, logger="lima")
+    runs = {}
+    for name, extra in (("plain", []), ("ac", ["--activation-checkpointing", "--cpu-offload"])):
+        run_script("05_train.py", "--model", tiny / "base", "--train", tiny / "train.jsonl", "--dev", tiny / "dev.jsonl",
+                   "--out", tiny / f"run_{name}", "--results", tiny / f"run_{name}_results", *COMMON, "--epochs", "1",
+                   *extra)
+        runs[name], _ = losses(tiny / f"run_{name}_results")
+    assert runs["plain"] == runs["ac"]          # dropout masks too: the recompute restores the RNG
+    assert "--cpu-offload ignored" in caplog.text
