@@ -129,7 +129,8 @@ DATA_ARGS := --interim $(INTERIM) --authored $(AUTHORED) $(if $(SUPERNI),--super
           --writingprompts $(WP_QUOTA) --nlp $(NLP_QUOTA) --authors $(AUTHORS_QUOTA) --dev $(DEV_QUOTA) \
           --askreddit $(ASK_QUOTA) --test-authors $(TEST_AUTHORS_QUOTA) --dialogues $(DIALOGUES_QUOTA) \
           $(if $(filter yes,$(DATA_STRICT)),--strict) --tokenizer $(MODEL) --seed $(SEED)
-DATA_REPORT := $(RESULTS)/$(RUN)/report/data.md
+# The dataset belongs to the profile, not to a run: variant runs (RUN=...) share it.
+DATA_REPORT := $(RESULTS)/$(PROFILE)/report/data.md
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.dataset.args,$(DATA_ARGS) --report $(DATA_REPORT))
 endif
@@ -266,9 +267,14 @@ REPORT := $(RESULTS)/$(RUN)/REPORT.md
 REPORT_INPUTS := $(SE_DUMPS) $(if $(WH_CSV),$(WH_CSV),$(WH_CACHE)) $(REDDIT_DUMPS) $(AUTHORED) $(SUPERNI) \
           $(if $(LIMA_RELEASE),$(LIMA_RELEASE))
 
-$(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED scripts/08_report.py | $(VENV_STAMP)
+# The separate experiments' fragments join the report once they exist (make dialogue, ablations, ...).
+REPORT_EXTRA := $(wildcard $(RESULTS)/$(PROFILE)-dialogue/report/dialogue.md \
+          $(RESULTS)/$(PROFILE)-ablations/report/ablations.md $(RESULTS)/$(PROFILE)-no-format/report/format_ablation.md)
+
+$(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REPORT_EXTRA) scripts/08_report.py | $(VENV_STAMP)
 	$(PY) scripts/08_report.py --results $(RESULTS)/$(RUN) --interim $(INTERIM) --lima-data $(LIMA_DATA) \
-	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED)
+	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED) \
+	    $(if $(REPORT_EXTRA),--fragments $(REPORT_EXTRA))
 
 ## Stage 08: assemble results/$(RUN)/REPORT.md (our figures beside the paper's, and a manifest)
 report: $(REPORT)
@@ -281,7 +287,7 @@ report: $(REPORT)
 # smaller-model recipe) set: that run's own train -> dev generations -> stage 07 chain, its command
 # line remembered in .train-<run>.args. The sub-make is always entered (FORCE) and rebuilds only what
 # is out of date, so a second `make dialogue` trains nothing. The dataset's record is pinned
-# (DATA_ARGS, DATA_REPORT name RUN and MODEL), so a variant run never re-records or rebuilds data/lima.
+# (DATA_ARGS names MODEL, which the ablations change), so a variant run never rebuilds data/lima.
 comma := ,
 SUBRUN = $(MAKE) --no-print-directory DATA_ARGS="$(DATA_ARGS)" DATA_REPORT=$(DATA_REPORT)
 ABLATION_DATA ?= data/ablations
@@ -437,4 +443,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit dialogue ablations format-ablation
+.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit dialogue ablations format-ablation FORCE

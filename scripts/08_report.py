@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import json
 import platform
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -126,6 +127,8 @@ def main(argv=None) -> int:
     p.add_argument("--lima-data", type=Path, default=Path("data/lima"))
     p.add_argument("--inputs", type=Path, nargs="*", default=[], help="raw inputs to checksum (dumps, authored data)")
     p.add_argument("--checkpoint", type=Path, default=None, help="the chosen checkpoint, checksummed in the manifest")
+    p.add_argument("--fragments", type=Path, nargs="*", default=[],
+                   help="fragments of the separate experiments' runs (results/<profile>-dialogue/report/dialogue.md, ...)")
     p.add_argument("--requirements", default="requirements.txt")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -135,7 +138,12 @@ def main(argv=None) -> int:
     if missing:
         raise StageError(frag_dir, f"missing report fragments: {', '.join(missing)} (run the stages that write them)")
     selection = json.loads((args.results / "selection.json").read_text()) if (args.results / "selection.json").exists() else {}
-    present = [name for name in PARTS if (frag_dir / f"{name}.md").exists()]
+    fragments = {name: frag_dir / f"{name}.md" for name in PARTS if (frag_dir / f"{name}.md").exists()}
+    for path in args.fragments:
+        if path.stem not in PARTS:
+            raise StageError(path, f"unknown report part (expected one of {', '.join(PARTS)})")
+        fragments[path.stem] = path
+    present = [name for name in PARTS if name in fragments]
     lines = [f"# LIMA reproduction: run `{args.results.name}`", "",
              "What this run did, stage by stage, with the paper's figures beside ours (PAPER.md of the "
              "project's shared notes holds every number and how sure we are of it).", ""]
@@ -144,7 +152,11 @@ def main(argv=None) -> int:
                   f"{', fallback rule' if selection.get('fallback') else ''}).", ""]
     lines += ["Contents: " + " · ".join(f"[{TITLES[n]}](#{n})" for n in present), ""]
     for name in present:
-        body = (frag_dir / f"{name}.md").read_text(encoding="utf-8").strip()
+        body = fragments[name].read_text(encoding="utf-8").strip()
+        run_dir = fragments[name].parent.parent
+        if run_dir.resolve() != args.results.resolve():
+            # another run's plots live in its own results folder
+            body = re.sub(r"\]\((?!https?:|/|\.\./)([^)]+\.png)\)", rf"](../{run_dir.name}/\1)", body)
         lines += [f'<a id="{name}"></a>', "", body, ""]
         if name == "data":
             lines += funnels_md(args.interim)

@@ -140,3 +140,17 @@ def test_judge_mode_finds_the_known_winner_and_caches_its_calls(tmp_path):
     assert rates[7] == 1.0 and rates[5] > rates[6] == rates[8]
     assert os.readlink(ckpt / "selected") == "epoch_07"
     assert (res / "selection" / "judge_evidence.json").exists()
+
+
+def test_report_takes_other_runs_fragments_with_their_plots(tmp_path):
+    res = tmp_path / "results" / "run"
+    (res / "report").mkdir(parents=True)
+    for name in ("data", "train", "selection", "eval"):
+        (res / "report" / f"{name}.md").write_text(f"## {name} part\n")
+    abl = tmp_path / "results" / "run-ablations" / "report"
+    abl.mkdir(parents=True)
+    (abl / "ablations.md").write_text("## ablations part\n\n![diversity](ablation_diversity.png)\n")
+    run_script("08_report.py", "--results", res, "--fragments", abl / "ablations.md")
+    report = (res / "REPORT.md").read_text()
+    assert "## ablations part" in report and "](../run-ablations/ablation_diversity.png)" in report
+    assert report.index("## eval part") < report.index("## ablations part")

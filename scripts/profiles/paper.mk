@@ -81,3 +81,11 @@ EVAL_SAMPLES ?=
 BASELINE ?=
 JUDGE_BASE_URL ?=
 JUDGE_MODEL ?=
+
+# Ablations (§5; make ablations): LLaMA 7B with the smaller-model recipe (§3: batch 64, residual
+# dropout 0.2 at the top layer); 2,000 examples per set; the quantity series 2K..32K.
+ABLATION_MODEL ?= data/raw/llama-7b
+ABLATION_SIZE ?= 2000
+ABLATION_SIZES ?= 2000,4000,8000,16000,32000
+ABLATION_BATCH_SIZE ?= 64
+ABLATION_RESID_DROPOUT ?= 0.2

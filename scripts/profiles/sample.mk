@@ -80,3 +80,12 @@ EVAL_SAMPLES ?=
 BASELINE ?=
 JUDGE_BASE_URL ?=
 JUDGE_MODEL ?=
+
+# Ablations (§5; make ablations): the tiny base and the tiny recipe above (the paper's smaller-model
+# recipe needs batches of 64), sets scaled to the sample pools (34 filtered and 47 unfiltered Stack
+# Exchange pairs, 23 wikiHow articles): 16 examples each, and the quantity series 8, 16, 32.
+ABLATION_MODEL ?= $(MODEL)
+ABLATION_SIZE ?= 16
+ABLATION_SIZES ?= 8,16,32
+ABLATION_BATCH_SIZE ?=
+ABLATION_RESID_DROPOUT ?=

@@ -1,0 +1,128 @@
+"""Multi-turn dialogue (PAPER.md §10): the main model (no dialogue data) and the model trained with the
+dialogue chains answer the scripted conversations turn by turn; the judge labels every assistant
+turn Fail / Pass / Excellent; the report sets the shares beside the paper's 45.2/19.1/35.7 vs 76.1/21.7/2.2.
+
+    python scripts/10_dialogue.py --zero-shot checkpoints/sample/selected \
+        --dialogue checkpoints/sample-dialogue/selected \
+        --conversations data/authored/scripted_conversations.jsonl --out results/sample-dialogue --max-new-tokens 128
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from lima.cli import StageError, run_main, setup_logging
+from lima.dialogue import generate_file, judge_dialogue, read_conversations, render_report, summarize_labels
+from lima.eval_metrics import generation_metrics
+from lima.eval_report import NO_JUDGE_LINE
+from lima.io import atomic_write, write_json, write_jsonl
+
+log = logging.getLogger("lima.dialogue")
+NO_JUDGE = NO_JUDGE_LINE.replace("`make eval`", "`make dialogue`")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    # ---- the two models and the conversations
+    p.add_argument("--zero-shot", type=Path, required=True, help="the main run's chosen export (trained without dialogues)")
+    p.add_argument("--dialogue", type=Path, required=True, help="the dialogue run's chosen export (§6: 1,000 + 30 chains)")
+    p.add_argument("--conversations", type=Path, required=True, help="rows {id, turns: [user1, user2, ...]} (§6: 10 conversations)")
+    p.add_argument("--out", type=Path, required=True, help="results/<profile>-dialogue: generations/, eval/, judgments/, report/")
+    # ---- decoding (§4.1 defaults)
+    p.add_argument("--max-new-tokens", type=int, default=2048, help="§4.1: 2,048 tokens per turn")
+    p.add_argument("--seed", type=int, default=0, help="with conversation and turn, seeds each response's random stream")
+    p.add_argument("--batch-size", type=int, default=16, help="conversations decoded together per turn")
+    p.add_argument("--device-map", default=None, help="'auto' spreads a model too large for one GPU over the node's GPUs")
+    # ---- judge
+    p.add_argument("--judge-url", default=None, help="OpenAI-compatible base URL (default: $JUDGE_BASE_URL; '' = no judge); key only from $JUDGE_API_KEY")
+    p.add_argument("--judge-model", default=None, help="judge model name (default: $JUDGE_MODEL)")
+    p.add_argument("--judge-concurrency", type=int, default=4, help="judge calls in flight at once")
+    p.add_argument("--judge-budget", type=int, default=5000, help="at most this many HTTP requests per run (cached answers are free)")
+    p.add_argument("--judge-timeout", type=float, default=120.0, help="seconds per request before it is retried")
+    p.add_argument("--report", type=Path, default=None, help="report fragment, written last (default: <out>/report/dialogue.md)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    args.judge_url = os.environ.get("JUDGE_BASE_URL") if args.judge_url is None else args.judge_url
+    args.judge_model = args.judge_model or os.environ.get("JUDGE_MODEL") or None
+    args.judge_url = args.judge_url or None
+    args.report = args.report or args.out / "report" / "dialogue.md"
+    return args
+
+
+def check_args(args) -> list[str]:
+    problems = [f"--{flag} {path}: not an exported model folder (no config.json)"
+                for flag, path in (("zero-shot", args.zero_shot), ("dialogue", args.dialogue))
+                if not (path / "config.json").is_file()]
+    if not args.conversations.is_file():
+        problems.append(f"--conversations {args.conversations}: no such file")
+    if args.max_new_tokens < 1 or args.batch_size < 1:
+        problems.append("--max-new-tokens and --batch-size must be at least 1")
+    if bool(args.judge_url) != bool(args.judge_model):
+        problems.append("the judge needs both a URL (--judge-url or JUDGE_BASE_URL) and a model (--judge-model or JUDGE_MODEL)")
+    return problems
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.verbose)
+    if problems := check_args(args):
+        raise StageError("10_dialogue.py", "; ".join(problems))
+    from lima.generate import Decoding
+    from lima.judge import api_key_from_env
+    decoding = Decoding(max_new_tokens=args.max_new_tokens)
+    counts = Counter()
+    convs = read_conversations(args.conversations, counts)
+    if counts:
+        log.warning("%s: skipped %s", args.conversations, dict(counts))
+
+    # ---- generation, turn by turn, for both models
+    systems = {}
+    for system, ckpt in (("zero-shot", args.zero_shot), ("dialogue", args.dialogue)):
+        path = args.out / "generations" / f"{system}.{ckpt.resolve().name}.{args.conversations.stem}.jsonl"
+        gens = generate_file(path, ckpt, convs, decoding, seed=args.seed, batch_size=args.batch_size,
+                             device_map=args.device_map, inputs=[args.conversations],
+                             record={k: str(v) for k, v in vars(args).items()})
+        systems[system] = {"run": ckpt.parent.name, "checkpoint": f"{ckpt.parent.name}/{ckpt.resolve().name}",
+                           "generations": path.as_posix(), "metrics": generation_metrics(gens), "gens": gens}
+
+    # ---- judge every assistant turn
+    judge_info = None
+    if not args.judge_url:
+        print(f"judge: {NO_JUDGE}")
+    else:
+        from lima.judge import ChatClient, JudgeError
+        client = ChatClient(args.judge_url, args.judge_model, api_key=api_key_from_env(),
+                            cache_path=args.out / "judgments" / "dialogue.jsonl", concurrency=args.judge_concurrency,
+                            budget=args.judge_budget, timeout=args.judge_timeout)
+        for system, s in systems.items():
+            try:
+                items = judge_dialogue(client, s["gens"])
+            except JudgeError as e:
+                raise StageError("judge", str(e)) from None
+            write_jsonl(args.out / "eval" / f"dialogue.{system}.jsonl", items)
+            s["judged"] = summarize_labels(items)
+        judge_info = {"url": args.judge_url, "model": args.judge_model, "requests": client.requests_sent,
+                      "cache_hits": client.cache_hits}
+
+    # ---- summary, report (last: the Make target)
+    for s in systems.values():
+        s.pop("gens")
+    summary = {"conversations": args.conversations.as_posix(), "n_conversations": len(convs),
+               "n_turns": sum(len(c["turns"]) for c in convs), "skipped": dict(counts),
+               "decoding": decoding.to_dict(), "seed": args.seed, "judge": judge_info, "systems": systems}
+    write_json(args.out / "eval" / "dialogue.json", summary)
+    with atomic_write(args.report) as f:
+        f.write(render_report(summary, NO_JUDGE))
+    line = "; ".join(f"{k}: " + (f"{s['judged']['percent']} fails {s['judged']['fails_per_turns']}" if s.get("judged")
+                                 else f"EOT rate {s['metrics']['eot_rate']}") for k, s in systems.items())
+    print(f"dialogue: {summary['n_turns']} turns x 2 models; {line}; report {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -1,0 +1,165 @@
+"""The ablations of PAPER.md §5 (diversity, quality, quantity) and Appendix E (format constraints).
+
+Data variants are drawn from the candidate pools the data stages leave in data/interim/pools/ (best
+first): a variant of n examples is the first n rows of its pool, so the quantity series is nested
+(2K inside 4K inside 8K ...) and nothing random enters. A pool shorter than asked gives all it has,
+and the variant says so (`capped`). Scores come from stage 06's 1-6 helpfulness judge over 5 samples
+per test prompt; this module turns them into the two figures and the report fragment.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+# PAPER.md §9: ChatGPT helpfulness (1-6) of the 7B models trained on 2,000 examples of each kind.
+PAPER_DIVERSITY = {"se-filtered": 3.83, "wikihow": 3.49, "se-unfiltered": 3.33}
+PAPER_QUANTITY_BAND = (3.8, 3.9)     # §9, Fig. 6: a flat plateau from 2K to 32K (read off the chart)
+POOLS = ("se-filtered", "se-unfiltered", "wikihow")
+TITLES = {"se-filtered": "filtered Stack Exchange", "se-unfiltered": "unfiltered Stack Exchange",
+          "wikihow": "wikiHow"}
+
+
+def parse_sizes(spec: str) -> list[int]:
+    """'8,16,32' (or spaces) -> [8, 16, 32]; each at least 1, kept in the order given, no repeats."""
+    out = []
+    for part in spec.replace(",", " ").split():
+        n = int(part)
+        if n < 1:
+            raise ValueError(f"sizes must be at least 1, got {n}")
+        if n not in out:
+            out.append(n)
+    if not out:
+        raise ValueError("no size given")
+    return out
+
+
+def variant_plan(size: int, sizes: list[int]) -> list[tuple[str, str, int]]:
+    """(name, pool, n) of every variant: the three pools at `size` (diversity and quality), then the
+    filtered Stack Exchange series (quantity); the filtered variant at `size` serves both."""
+    plan = [(f"{pool}-{size}", pool, size) for pool in POOLS]
+    plan += [(f"se-filtered-{n}", "se-filtered", n) for n in sizes if n != size]
+    return plan
+
+
+def build_variant(rows: list[dict], n: int) -> tuple[list[dict], dict]:
+    """The first n rows of a best-first pool, and what was asked and given."""
+    taken = rows[:n]
+    return taken, {"requested": n, "kept": len(taken), "pool_size": len(rows), "capped": len(taken) < n}
+
+
+def without_flag(rows: list[dict], flag: str) -> tuple[list[dict], list[dict]]:
+    """(rows without meta[flag], the rows that had it)."""
+    kept = [r for r in rows if not (r.get("meta") or {}).get(flag)]
+    gone = [r for r in rows if (r.get("meta") or {}).get(flag)]
+    return kept, gone
+
+
+# ---- the ablation report -------------------------------------------------------------------------
+
+def _label(v: dict) -> str:
+    return f"{TITLES[v['pool']]} {v['kept']:,}" + (f" (asked {v['requested']:,}, pool capped)" if v["capped"] else "")
+
+
+def plot_diversity(variants: list[dict], out: Path) -> Path:
+    """Fig. 5 in our terms: mean helpfulness with its 95% CI per training set, the paper's beside."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    xs = range(len(variants))
+    means = [v["likert"]["mean"] for v in variants]
+    err = [[m - v["likert"]["ci95"][0] if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)],
+           [v["likert"]["ci95"][1] - m if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)]]
+    ax.bar(xs, means, yerr=err, capsize=4, color="tab:blue", alpha=0.8, label="ours (mean, 95% CI)")
+    ax.scatter(xs, [PAPER_DIVERSITY[v["pool"]] for v in variants], marker="D", color="tab:red", zorder=3,
+               label="paper, 7B (§5)")
+    ax.set_xticks(list(xs), [_label(v) for v in variants], fontsize=7)
+    ax.set_ylim(1, 6)
+    ax.set_ylabel("helpfulness (1-6)")
+    ax.set_title("Diversity and quality (the paper's Fig. 5)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_quantity(variants: list[dict], out: Path) -> Path:
+    """Fig. 6 in our terms: helpfulness against the number of filtered Stack Exchange examples."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    xs = [v["kept"] for v in variants]
+    means = [v["likert"]["mean"] for v in variants]
+    lo = [m - v["likert"]["ci95"][0] if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)]
+    hi = [v["likert"]["ci95"][1] - m if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)]
+    ax.errorbar(xs, means, yerr=[lo, hi], marker="o", capsize=4, label="ours (mean, 95% CI)")
+    ax.axhspan(*PAPER_QUANTITY_BAND, color="tab:red", alpha=0.15, label="paper, 7B: 2K-32K plateau (§5)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(xs, [f"{x:,}" for x in xs])
+    ax.set_ylim(1, 6)
+    ax.set_xlabel("filtered Stack Exchange training examples")
+    ax.set_ylabel("helpfulness (1-6)")
+    ax.set_title("Quantity (the paper's Fig. 6)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def render_ablation_report(summary: dict, no_judge_line: str) -> str:
+    model = f"`{summary['model']}`" if summary.get("model") else "the ablation base model"
+    lines = ["## Ablations (§5)", "",
+             f"Each variant trains {model} with the smaller-model recipe of this profile and is "
+             f"evaluated at the epoch stage 07 chose, {summary['samples']} samples per test prompt "
+             f"({summary['n_prompts']} prompts), helpfulness rated 1-6 by the judge (our paraphrase of the "
+             "paper's Appendix D prompt). The paper used LLaMA 7B, 2,000 examples per set and ChatGPT.", ""]
+    lines += ["| Training set | Examples | Epoch | Helpfulness (mean, 95% CI) | Paper (7B) | Ended with EOT |",
+              "|---|---:|---|---|---:|---:|"]
+    for v in summary["variants"]:
+        lk = v.get("likert")
+        score = (f"{lk['mean']:.2f} [{lk['ci95'][0]:.2f}, {lk['ci95'][1]:.2f}]" if lk and lk.get("ci95")
+                 else f"{lk['mean']:.2f}" if lk and lk.get("mean") is not None else "not judged")
+        paper = PAPER_DIVERSITY.get(v["pool"]) if v["role"] != "quantity" else "≈3.8-3.9"
+        kept = f"{v['kept']:,}" + (f" (asked {v['requested']:,}: the pool has {v['pool_size']:,})" if v["capped"] else "")
+        lines.append(f"| {TITLES[v['pool']]} (`{v['name']}`) | {kept} | {v['epoch']} | {score} | {paper or ''} | {v['eot_rate']} |")
+    lines.append("")
+    if summary.get("plots"):
+        lines += [f"![{p}]({p})" for p in summary["plots"]] + [""]
+    if not summary.get("judged"):
+        lines += [f"Judge: {no_judge_line}. Nothing judged is plotted.", ""]
+    capped = [v for v in summary["variants"] if v["capped"]]
+    if capped:
+        lines += ["Capped by the pools: " + ", ".join(f"{v['name']} ({v['kept']:,} of {v['requested']:,})"
+                                                      for v in capped) + ".", ""]
+    return "\n".join(lines)
+
+
+def render_format_report(summary: dict, no_judge_line: str) -> str:
+    """report/format_ablation.md: the model with the format-constraint examples against the one
+    without, on the format-constrained test prompts (Appendix E)."""
+    n_examples = f"{summary['format_examples']} " if summary.get("format_examples") else ""
+    lines = ["## Format constraints (Appendix E)", "",
+             f"`{summary['full']}` (trained with the {n_examples}format-constraint examples) against "
+             f"`{summary['ablated']}` (trained without them) on the {summary['n_prompts']} test prompts marked "
+             "`format_constraint`. The paper shows one example (a sectioned marketing plan) rather than a figure.", ""]
+    pw = summary.get("pairwise")
+    if pw:
+        d = pw["debiased"]
+        pc = d["percent"]
+        lines += ["| With format examples vs without | win | tie | loss | unparseable |", "|---|---:|---:|---:|---:|",
+                  f"| debiased over both orders (n={d['n']}) | {pc['win']} | {pc['tie']} | {pc['loss']} | {d['unparseable']} |", ""]
+    else:
+        lines += [f"Judge: {no_judge_line}.", ""]
+    lines += ["| Prompt | With format examples | Without |", "|---|---|---|"]
+    cut = lambda t: (t[:240] + " ...") if len(t) > 240 else t     # noqa: E731
+    esc = lambda t: cut(t).replace("|", "\\|").replace("\n", "<br>")  # noqa: E731
+    for row in summary["side_by_side"]:
+        lines.append(f"| {esc(row['prompt'])} | {esc(row['full'])} | {esc(row['ablated'])} |")
+    lines.append("")
+    return "\n".join(lines)
