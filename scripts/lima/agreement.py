@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from lima.cli import StageError, make_rng
-from lima.io import read_jsonl
+from lima.io import load_jsonl
 
 # PAPER.md 8.4: on a shared set of 50 items.
 PAPER_AGREEMENT = {"crowd-crowd": 0.82, "crowd-author": 0.81, "author-author": 0.78, "crowd-gpt4": 0.78,
@@ -23,12 +23,7 @@ LABELS = {"win": "win", "loss": "loss", "tie": "tie", "a": "win", "b": "loss", "
 
 def read_judgments(path: Path, field: str, counts: Counter) -> dict[tuple[str, int], str]:
     path = Path(path)
-    if not path.is_file():
-        raise StageError(path, "no such file")
-    try:
-        rows = list(read_jsonl(path))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise StageError(path, f"not a JSONL file: {e}") from None
+    rows = load_jsonl(path)
     out = {}
     for row in rows:
         if not isinstance(row, dict) or "id" not in row:

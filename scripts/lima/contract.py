@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from lima.cli import StageError
-from lima.io import read_jsonl
+from lima.io import load_jsonl
 
 # The `source` labels of the released GAIR/lima data, plus ours for the test prompts (askreddit).
 SOURCES = ("stackexchange", "wikihow", "writingprompts", "askreddit", "nlp", "authors", "multi_turn")
@@ -109,12 +109,7 @@ def read_contract_rows(path: Path, counts: Counter, *, default_source: str | Non
     an unreadable file is a StageError. `trim_trailing_user` drops a last user turn (one released
     multi_turn row ends on one, PAPER.md §15), counted."""
     path = Path(path)
-    if not path.is_file():
-        raise StageError(path, "no such file")
-    try:
-        raw = list(read_jsonl(path))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise StageError(path, f"not a JSONL file: {e}") from None
+    raw = load_jsonl(path)
     rows, seen = [], set()
     for item in raw:
         try:

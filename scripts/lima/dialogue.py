@@ -53,15 +53,10 @@ def read_conversations(path: Path, counts: Counter) -> list[dict]:
     """Rows {"id", "turns": [user1, user2, ...]}; a row without an id or with an empty or non-string
     turn is skipped and counted; an unreadable file is a StageError."""
     from lima.cli import StageError
-    from lima.io import read_jsonl
+    from lima.io import load_jsonl
 
     path = Path(path)
-    if not path.is_file():
-        raise StageError(path, "no such file")
-    try:
-        raw = list(read_jsonl(path))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise StageError(path, f"not a JSONL file: {e}") from None
+    raw = load_jsonl(path)
     convs, seen = [], set()
     for row in raw:
         turns = row.get("turns") if isinstance(row, dict) else None

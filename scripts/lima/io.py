@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from lima.cli import StageError
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
@@ -79,3 +81,14 @@ def append_jsonl(path: str | os.PathLike, row: Any) -> None:
     """Append one whole line (caches and logs are exempt from atomic replacement)."""
     with open(path, "a", encoding="utf-8", newline="\n") as f:
         f.write(dumps_line(row) + "\n")
+
+
+def load_jsonl(path: str | os.PathLike) -> list:
+    """Every row of a JSONL input, or the one-line error a user sees: no such file, or not JSONL."""
+    path = Path(path)
+    if not path.is_file():
+        raise StageError(path, "no such file")
+    try:
+        return list(read_jsonl(path))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise StageError(path, f"not a JSONL file: {e}") from None

@@ -9,7 +9,7 @@ from lima.batching import n_targets
 from lima.chat import render_conversation
 from lima.cli import StageError
 from lima.contract import ContractError, normalize_row
-from lima.io import read_jsonl
+from lima.io import load_jsonl
 
 log = logging.getLogger("lima.train")
 
@@ -18,12 +18,7 @@ def read_conversations(path: Path, counts: Counter) -> list[dict]:
     """Contract rows (ids filled for GAIR/lima rows); a conversation that ends on a user turn loses
     that turn (one released multi_turn row does, PAPER.md §15), counted. Any other broken row stops
     training with the row named: a fine-tuning set is too small to lose rows silently."""
-    if not path.is_file():
-        raise StageError(path, "no such file")
-    try:
-        raw = list(read_jsonl(path))
-    except ValueError as e:
-        raise StageError(path, str(e)) from e
+    raw = load_jsonl(path)
     rows = []
     for n, item in enumerate(raw, 1):
         try:
