@@ -433,7 +433,7 @@ variables:
 
 ## Remove everything the pipeline produced (keeps data/raw/ and .venv)
 clean:
-	rm -rf $(INTERIM) data/lima checkpoints $(RESULTS)
+	rm -rf $(INTERIM) $(LIMA_DATA) $(ABLATION_DATA) $(CKPT_ROOT) $(RESULTS)
 
 ## List the targets with one line each
 help:
