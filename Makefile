@@ -194,7 +194,7 @@ TORCHRUN := $(PY) -m torch.distributed.run --nproc_per_node $(NPROC) \
 $(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(TRAIN_SRC) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
 	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 
-## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/$(RUN)/epoch_NN
+## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/<run>/epoch_NN
 train: $(TRAIN_OUT)/TRAINED
 
 # ---- 06 evaluation: the paper's decoding, automatic metrics, an LLM judge when one is configured --
@@ -250,7 +250,7 @@ $(SELECTION): $(DEV_GENS) $(SELECT_SRC) $(INTERIM)/.select-$(RUN).args | $(VENV_
 ## Stage 07: choose the checkpoint in epochs 5..10 on the dev set (CKPT=epoch_NN records a manual choice)
 select: $(SELECTION)
 
-## Write results/$(RUN)/selection/review.html: every candidate's dev responses side by side, to choose by hand
+## Write results/<run>/selection/review.html: every candidate's dev responses side by side, to choose by hand
 review: $(DEV_GENS) | $(VENV_STAMP)
 	$(PY) scripts/07_select_ckpt.py --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) --mode manual
 
@@ -276,7 +276,7 @@ $(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REP
 	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED) \
 	    $(if $(REPORT_EXTRA),--fragments $(REPORT_EXTRA))
 
-## Stage 08: assemble results/$(RUN)/REPORT.md (our figures beside the paper's, and a manifest)
+## Stage 08: assemble results/<run>/REPORT.md (our figures beside the paper's, and a manifest)
 report: $(REPORT)
 
 #################################################################################

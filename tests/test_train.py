@@ -116,7 +116,9 @@ def test_batches_are_length_grouped_and_identical_for_any_world_size():
     assert [flat(s) for s in one] == [flat(s) for s in two]
     assert sorted(i for s in one for i in flat(s)) == list(range(100))
     assert all(len(r) == 2 for s in two for r in s.slots)             # every rank, same number of slots
-    assert one[-1].slots[0][-1] == [] or len(flat(one[-1])) == 4      # the short last batch is padded with empty slots
+    # 100 = 12 x 8 + 4: the short batch comes last, its two micro-batches followed by empty slots
+    assert len(flat(one[-1])) == 4 and one[-1].slots[0][2:] == [[], []]
+    assert two[-1].slots[0][1] == [] and two[-1].slots[1][1] == []
     waste = lambda plan: sum(max(lengths[i] for i in mb) * len(mb) - sum(lengths[i] for i in mb)
                              for s in plan for r in s.slots for mb in r if mb)
     import random
