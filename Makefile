@@ -97,7 +97,7 @@ data-wikihow: $(INTERIM)/wikihow.jsonl
 
 # ---- 03 Reddit: WritingPrompts prompt+story pairs (train), AskReddit questions (test) ----------
 REDDIT_SRC := scripts/03_reddit.py $(addprefix scripts/lima/,cli.py io.py funnel.py \
-          reddit_dump.py reddit_select.py reddit_text.py)
+          reddit_dump.py reddit_prefilter.py reddit_select.py reddit_text.py)
 REDDIT_INPUTS := $(sort $(wildcard $(REDDIT_DUMPS)/*.zst $(REDDIT_DUMPS)/*/*.zst)) $(REDDIT_PINS)
 REDDIT_ARGS := --dumps $(REDDIT_DUMPS) --wp-quota $(WP_QUOTA) --ask-quota $(ASK_QUOTA) \
           --pool-factor $(REDDIT_POOL_FACTOR) $(if $(REDDIT_PINS),--pin $(REDDIT_PINS)) --seed $(SEED)

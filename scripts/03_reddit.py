@@ -19,6 +19,7 @@ from lima.cli import StageError, progress, run_main, setup_logging
 from lima.funnel import describe_inputs, write_stats
 from lima.io import write_jsonl
 from lima.reddit_dump import BLOCK_SIZE, DumpReader, find_dumps
+from lima.reddit_prefilter import ENGINES
 from lima.reddit_select import (MIN_STORY_WORDS, Diversity, Pool, Sink, Stories, read_pins, scan_comments,
                                 scan_submissions, select_ask, select_wp)
 
@@ -48,6 +49,8 @@ parser.add_argument("--seed", type=int, default=0, help="orders posts of equal s
 # ---- reading
 parser.add_argument("--block-size", type=int, default=BLOCK_SIZE,
                     help="decompressed bytes scanned at once (memory per open dump, besides the 2 GiB window)")
+parser.add_argument("--prefilter", choices=ENGINES, default=ENGINES[0],
+                    help="engine that finds the lines worth parsing (same lines either way; hyperscan is faster)")
 parser.add_argument("--inline-decompression", action="store_true",
                     help="decompress in this process instead of a child process (slower; same output)")
 parser.add_argument("-v", "--verbose", action="store_true")
@@ -94,7 +97,7 @@ def main(argv=None):
             progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
         for d in subs:
             log.info("pass 1: %s", d.name)
-            scan_submissions(d, sinks, file_stats, reader.blocks(d.path))
+            scan_submissions(d, sinks, file_stats, reader.blocks(d.path), args.prefilter)
             bar.update(d.path.stat().st_size)
         for name, quota in ((wp_name, args.wp_quota), (ask_name, args.ask_quota)):
             if quota and not sinks[name].funnel.read["submission_lines"]:
@@ -103,7 +106,7 @@ def main(argv=None):
         stories = Stories(sinks[wp_name], MIN_STORY_WORDS)
         for d in comments if stories.ids else []:
             log.info("pass 2: %s (%d candidate posts)", d.name, len(stories.ids))
-            scan_comments(d, stories, file_stats, reader.blocks(d.path))
+            scan_comments(d, stories, file_stats, reader.blocks(d.path), args.prefilter)
             bar.update(d.path.stat().st_size)
 
     # ---- selection

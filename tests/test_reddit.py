@@ -5,6 +5,7 @@ Run: .venv/bin/python -m pytest -q tests/test_reddit.py
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,8 @@ import zstandard
 from conftest import ROOT, run_script
 from lima.cli import StageError
 from lima.reddit_dump import (DumpReader, classify_dump, find_dumps, iter_blocks, iter_decompressed,
-                              lines_with_value, normalise_comment, normalise_post, parse_line)
+                              normalise_comment, normalise_post, parse_line)
+from lima.reddit_prefilter import ENGINES, ScoreLines, ValueLines, at_least
 from lima.reddit_sample import build_sample, comment, compress_long, make_story, submission, write_zst
 from lima.reddit_select import (Diversity, Pool, ask_post_reason, read_pins, story_reason, tiebreak,
                                 wp_post_reason)
@@ -233,6 +235,33 @@ def test_reading_continues_across_frames(tmp_path):
     assert len(lines_of(SAMPLE / "WritingPrompts_comments.zst")) == 69   # the sample's two frames
 
 
+def _frame(data, **params):
+    return zstandard.ZstdCompressor(**params).compress(data)
+
+
+def test_a_stream_cut_anywhere_is_told_from_a_whole_one(tmp_path):
+    """Frames of every kind the header walk must step over (content size given or not, with and
+    without checksum, an RLE block, raw blocks, a skippable frame); cut at every byte, a stream
+    reads fully only where the cut falls between two frames."""
+    import os as _os
+    parts = [_frame(b'{"a": 1}\n' * 50, level=3, write_checksum=True),
+             b"\x50\x2a\x4d\x18" + (5).to_bytes(4, "little") + b"hello",             # skippable
+             _frame(b"x" * 200_000 + b"\n", write_checksum=False, write_content_size=False),
+             _frame(_os.urandom(6000), level=1, write_content_size=False)]             # raw blocks
+    sizes = [450, 0, 200_001, 6000]                                           # decoded bytes of each
+    stream = b"".join(parts)
+    whole = {sum(map(len, parts[:i])): sum(sizes[:i]) for i in range(1, len(parts) + 1)}
+    f = tmp_path / "RC_2020-01.zst"
+    assert len(parts[3]) > 6000                                               # (incompressible)
+    for cut in list(range(1, 600)) + list(range(600, len(stream), 7)) + list(whole):
+        f.write_bytes(stream[:cut])
+        if cut in whole:
+            assert sum(map(len, iter_decompressed(f, 4096))) == whole[cut]
+        else:
+            with pytest.raises(StageError, match="truncated|not a readable"):
+                list(iter_decompressed(f, 4096))
+
+
 def test_utf8_characters_split_across_chunks_are_rejoined(tmp_path):
     rows = [{"id": f"x{i}", "body": "Élodie \u201cquoted\u201d \U0001f319 " * (i % 5 + 1)} for i in range(200)]
     f = write_zst(tmp_path / "RC_2020-01.zst", rows)
@@ -268,6 +297,17 @@ def test_dump_reader_gives_the_same_lines_in_a_child_process_and_inline(tmp_path
         got = _reader_lines(paths, block_size, child)
         assert got[f] == lines_of(f) and len(got[f]) == 300
         assert got[paths[1]] == lines_of(paths[1])
+
+
+@pytest.mark.parametrize("child", [True, False])
+def test_a_last_line_without_newline_and_lines_longer_than_a_block_come_whole(tmp_path, child):
+    long_line = json.dumps({"body": "x" * 5000}).encode()
+    for tail in (b'{"last": 1}', long_line, b""):
+        f = tmp_path / "RC_2020-01.zst"
+        f.write_bytes(compress_long([b"\n".join([b'{"a": 1}', long_line, b'{"b": 2}', tail])], frames=2))
+        want = [b'{"a": 1}', long_line, b'{"b": 2}'] + ([tail] if tail else [])
+        for block_size in (1, 5, 16, 4096, 5014, 1 << 20):
+            assert _reader_lines([f], block_size, child)[f] == want, (tail[:10], block_size)
 
 
 def test_an_error_in_the_child_process_names_its_file_after_the_good_ones(tmp_path):
@@ -309,7 +349,8 @@ def _running(pid):
     return state not in ("Z", "X")
 
 
-def test_value_prefilter_finds_every_wanted_line_and_skips_lookalikes():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_value_prefilter_finds_every_wanted_line_and_skips_lookalikes(engine):
     lines = [b'{"link_id":"t3_aaa","body":"x"}',
              b'{"body":"mentions aaa\" in text","link_id":"t3_zzz"}',     # the value, not as a link_id
              b'{"link_id": "bbb", "parent": {"link_id": "t3_aaa"}}',       # two wanted values: first kept
@@ -317,10 +358,55 @@ def test_value_prefilter_finds_every_wanted_line_and_skips_lookalikes():
              b'{"link_id":"t3_aaa"}']
     buf = b"\n".join(lines) + b"\n"
     starts = [buf.index(line) for line in lines]
-    got = lines_with_value(buf, 0, len(buf), b"link_id", {b"aaa", b"bbb"}, b"t3_")
+    got = ValueLines(b"link_id", {b"aaa", b"bbb"}, b"t3_", engine=engine).find(buf, 0, len(buf))
     assert got == [(starts[0], b"aaa"), (starts[2], b"bbb"), (starts[4], b"aaa")]
-    assert lines_with_value(buf, starts[3], len(buf), b"link_id", {b"aaa"}, b"t3_") == [(starts[4], b"aaa")]
-    assert lines_with_value(buf, 0, len(buf), b"link_id", {b"nope"}, b"t3_") == []
+    assert ValueLines(b"link_id", {b"aaa"}, b"t3_", engine=engine).find(buf, starts[3], len(buf)) == [(starts[4], b"aaa")]
+    assert ValueLines(b"link_id", {b"nope"}, b"t3_", engine=engine).find(buf, 0, len(buf)) == []
+    assert ValueLines(b"link_id", [], b"t3_", engine=engine).find(buf, 0, len(buf)) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_value_prefilter_ignores_case_when_asked_and_names_the_wanted_spelling(engine):
+    lines = [b'{"subreddit":"WritingPrompts","id":"a"}', b'{"subreddit":"writingpromptsX"}',
+             b'{"subreddit" : "ASKREDDIT"}', b'{"subreddit":"pics","title":"WritingPrompts"}',
+             b'{"subreddit":"pics","crosspost_parent_list":[{"subreddit":"writingprompts"}]}']
+    buf = b"\n".join(lines)                     # the last line has no newline
+    starts = [buf.index(line) for line in lines]
+    named = ValueLines(b"subreddit", [b"writingprompts", b"askreddit"], caseless=True, engine=engine)
+    assert named.find(buf, 0, len(buf)) == [(starts[0], b"writingprompts"), (starts[2], b"askreddit"),
+                                            (starts[4], b"writingprompts")]
+    exact = ValueLines(b"subreddit", [b"writingprompts"], engine=engine)
+    assert exact.find(buf, 0, len(buf)) == [(starts[4], b"writingprompts")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_score_prefilter_keeps_every_line_with_a_score_at_the_threshold(engine):
+    lines = [b'{"score":99,"id":"a"}', b'{"score":100}', b'{"score": "250"}', b'{"title":"score 900"}',
+             b'{"score":5,"crosspost_parent_list":[{"score":12345}]}', b'{"score":1000,"ups":1000}',
+             b'{"score":-500}', b'{"score":0100}', b'{"score":777']   # (the last ends on its newline)
+    buf = b"\n".join(lines) + b"\n"
+    starts = [buf.index(line) for line in lines]
+    scores = ScoreLines(engine)
+    assert scores.find(buf, 0, len(buf), 100) == [starts[i] for i in (1, 2, 4, 5, 8)]
+    assert scores.find(buf, 0, len(buf), 251) == [starts[i] for i in (4, 5, 8)]
+    assert scores.find(buf, starts[2], starts[5], 1) == [starts[i] for i in (2, 4)]
+
+
+def test_at_least_matches_exactly_the_integers_from_its_bound():
+    for n in (1, 7, 9, 10, 57, 99, 100, 109, 190, 999, 1000, 12345):
+        pattern = re.compile(at_least(n))
+        assert [x for x in range(0, 20000) if pattern.fullmatch(str(x))] == list(range(n, 20000))
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="hyperscan is not installed here")
+def test_both_prefilter_engines_give_the_same_stage_outputs(tmp_path):
+    """The whole stage on the sample, once with each engine: the same bytes out."""
+    outs = {}
+    for engine in ENGINES:
+        _, wp, ask = run_stage(tmp_path, [SAMPLE], *SAMPLE_ARGS, "--prefilter", engine, tag=engine)
+        stats = [{k: v for k, v in stats_of(out).items() if k != "args"} for out in (wp, ask)]
+        outs[engine] = (wp.read_bytes(), ask.read_bytes(), stats)
+    assert outs["hyperscan"] == outs["re"]
 
 
 def _decodes(piece):
@@ -336,6 +422,17 @@ def test_bad_lines_are_classified():
     assert parse_line(b'{"a": "caf\xe9"}')[1] == "bad_utf8"
     assert parse_line(b"[1, 2]")[1] == "not_an_object"
     assert parse_line(b"   ")[1] == "blank_line"
+    assert parse_line(b'{"a": [' * 5000)[1] == "bad_json"                   # nested past any limit
+
+
+def test_rows_read_as_the_json_module_reads_them():
+    """orjson parses, json takes over where the two would differ."""
+    for line in (b'{"score": 123456789012345678901, "created_utc": "1500000000"}',   # past 64 bits
+                 b'{"score": -98765432109876543210}', b'{"x": NaN, "y": Infinity}',
+                 b'{"body": "\\ud83d lone surrogate"}', b'{"a": 1, "a": 2}', b'{"t": 1.5e308, "u": -0.0}',
+                 b'{"body": "\xc3\xa9\\u00e9 \\ud83d\\ude00"}', b' {"pad": true}\r'):
+        assert parse_line(line) == (json.loads(line.decode()), None), line
+    assert parse_line(b'{"score": 123456789012345678901}')[0]["score"] == 123456789012345678901
 
 
 @pytest.mark.parametrize("content,message", [

@@ -13,8 +13,6 @@ import random
 import sys
 from typing import Callable, Iterable
 
-from tqdm import tqdm
-
 log = logging.getLogger("lima")
 
 
@@ -37,6 +35,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def progress(iterable: Iterable | None = None, **kwargs):
     """A tqdm bar on stderr, hidden when stderr is not a terminal (CI logs stay readable)."""
+    from tqdm import tqdm      # here, not at the top: the import is a third of a stage's start-up
     kwargs.setdefault("file", sys.stderr)
     kwargs.setdefault("disable", not sys.stderr.isatty())
     kwargs.setdefault("dynamic_ncols", True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import mmap
 import multiprocessing
 import os
 import re
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
 import zstandard
 
 from lima.cli import StageError
@@ -41,6 +43,8 @@ from lima.cli import StageError
 MAX_WINDOW = 2 ** 31          # --long=31, the Pushshift setting (DATA_SOURCES.md 2.2)
 READ_SIZE = 1 << 18           # compressed bytes per read: ~2 MB of NDJSON out at a ~8x ratio
 BLOCK_SIZE = 4 << 20          # decompressed bytes handed on at most at once (one regex scan)
+CHILD_READ_SIZE = 1 << 16     # in the child: the decoder's output stays in cache until it is copied
+SLOTS = 4                     # shared-memory blocks in flight between the decoder and the scanner
 MAX_LINE = 64 << 20           # no real row is near this; past it the file is not NDJSON
 DELETED = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
 
@@ -93,34 +97,124 @@ def find_dumps(paths: list[str | Path]) -> list[Dump]:
 def iter_decompressed(path: Path, piece_size: int = BLOCK_SIZE, read_size: int = READ_SIZE) -> Iterator[bytes]:
     """Decompressed pieces (at most `piece_size` bytes, cut anywhere, even inside a character) of
     a .zst file, across frames; StageError if it is not zstd, empty, or cut inside a frame."""
-    dctx = _decompressor()
-    try:
-        fh = open(path, "rb")
-    except OSError as e:
-        raise StageError(path, f"cannot open ({e.strerror})") from e
-    with fh:
-        dobj, fed, total = dctx.decompressobj(write_size=BLOCK_SIZE), False, 0
-        while True:
-            data = fh.read(read_size)
-            if not data:
-                break
-            total += len(data)
-            while data:
-                try:
-                    out = dobj.decompress(data)
-                except zstandard.ZstdError as e:
-                    raise StageError(path, f"not a readable zstd stream ({_zstd_reason(e)})") from e
-                fed = True
-                for i in range(0, len(out), piece_size):
-                    yield out[i:i + piece_size] if len(out) > piece_size else out
-                if dobj.eof:               # a frame ended; the rest starts the next frame
-                    data, dobj, fed = dobj.unused_data, dctx.decompressobj(write_size=BLOCK_SIZE), False
-                else:
-                    data = b""
-        if total == 0:
-            raise StageError(path, "empty file (0 bytes), not a zstd stream")
-        if fed:
-            raise StageError(path, "truncated: the zstd stream ends inside a frame (incomplete download?)")
+    with ZstdFile(path, read_size) as f:
+        while piece := f.read(piece_size):
+            yield piece
+
+
+class ZstdFile:
+    """A .zst file decoded as it is read (`read`, or `readinto` a buffer we own, which spares a
+    copy), across frames, with the 2 GiB window; errors are StageErrors naming the file. At the
+    end it checks that the stream stopped between two frames: python-zstandard's reader ends
+    cleanly on a truncated file, so `_Frames` follows the frame and block headers itself."""
+
+    def __init__(self, path: Path, read_size: int = READ_SIZE):
+        self.path = path
+        try:
+            self.raw = open(path, "rb")
+        except OSError as e:
+            raise StageError(path, f"cannot open ({e.strerror})") from e
+        self.frames = _Frames(self.raw)
+        self.reader = _decompressor().stream_reader(self.frames, read_size=read_size, read_across_frames=True)
+
+    def __enter__(self) -> "ZstdFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.raw.close()
+
+    def read(self, size: int) -> bytes:
+        return self._end_checked(self._decode(self.reader.read, size))
+
+    def readinto(self, view) -> int:
+        """Decode into `view` (not empty); 0 at the end."""
+        return self._end_checked(self._decode(self.reader.readinto, view))
+
+    def _decode(self, method, arg):
+        try:
+            return method(arg)
+        except zstandard.ZstdError as e:
+            raise StageError(self.path, f"not a readable zstd stream ({_zstd_reason(e)})") from e
+
+    def _end_checked(self, got):
+        if not got:
+            problem = self.frames.problem()
+            if problem:
+                raise StageError(self.path, problem)
+        return got
+
+
+class _Frames:
+    """Follows the frame and block headers of a zstd stream (RFC 8878, 3.1) as its bytes go by
+    to the decoder, to tell a stream that stops inside a frame from a whole one; costs one step
+    per block (128 KiB of output at most), not per byte."""
+
+    MAGIC, SKIPPABLE = 0xFD2FB528, 0x184D2A50
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.total = 0                 # compressed bytes read
+        self.state, self.need, self.head = "magic", 4, bytearray()
+        self.skip = 0                  # bytes to pass over before the next header
+        self.checksum = False          # the frame being read ends with a 4-byte checksum
+        self.bad = False               # not a zstd stream: the decoder says why
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.total += len(data)
+        if not self.bad:
+            self._walk(data)
+        return data
+
+    def problem(self) -> str | None:
+        """Why the stream read so far is not a whole one, or None."""
+        if self.total == 0:
+            return "empty file (0 bytes), not a zstd stream"
+        if self.bad:
+            return "not a readable zstd stream (no zstd frame where one should start)"
+        if self.state != "magic" or self.head or self.skip:
+            return "truncated: the zstd stream ends inside a frame (incomplete download?)"
+        return None
+
+    def _walk(self, data: bytes) -> None:
+        pos, n = 0, len(data)
+        while pos < n:
+            if self.skip:
+                step = min(self.skip, n - pos)
+                self.skip -= step
+                pos += step
+                continue
+            take = min(self.need - len(self.head), n - pos)
+            self.head += data[pos:pos + take]
+            pos += take
+            if len(self.head) == self.need:
+                head = int.from_bytes(self.head, "little")
+                self.head.clear()
+                self._header(head)
+
+    def _header(self, value: int) -> None:
+        """Act on a whole header; set what comes next (`state`, `need`) and what to pass over."""
+        if self.state == "magic":
+            if value == self.MAGIC:
+                self.state, self.need = "descriptor", 1
+            elif value & 0xFFFFFFF0 == self.SKIPPABLE:
+                self.state, self.need = "skippable", 4
+            else:
+                self.bad = True
+        elif self.state == "skippable":         # its length, then its bytes
+            self.state, self.need, self.skip = "magic", 4, value
+        elif self.state == "descriptor":        # Frame_Header_Descriptor: what follows it
+            single_segment = value >> 5 & 1
+            self.checksum = bool(value >> 2 & 1)
+            self.skip = ((not single_segment) + (0, 1, 2, 4)[value & 3]
+                         + ((single_segment, 2, 4, 8)[value >> 6]))   # window, dictionary id, content size
+            self.state, self.need = "block", 3
+        elif self.state == "block":             # Last_Block (1 bit), Block_Type (2), Block_Size (21)
+            self.skip = 1 if (value >> 1 & 3) == 1 else value >> 3     # an RLE block holds one byte
+            if value & 1:
+                self.state, self.need = ("checksum", 4) if self.checksum else ("magic", 4)
+        elif self.state == "checksum":
+            self.state, self.need = "magic", 4
 
 
 @functools.lru_cache(maxsize=1)
@@ -181,33 +275,37 @@ def scan_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[byte
 
 class DumpReader:
     """The blocks of `scan_blocks` for a list of files, read in that order. With `child`, one
-    forked child process decodes the files one after the other and passes the blocks through a
-    pipe (see the module docstring); the pipe's bounded buffer keeps the child at most about one
-    block ahead, and the child's warm decoder window serves every file.
+    forked child process decodes the files one after the other into a ring of shared-memory
+    slots (see the module docstring); the parent scans a slot while the child fills the next,
+    and the child's warm decoder window serves every file.
 
         with DumpReader(paths, block_size) as reader:
             for path in paths:
                 for buf, start, end, lines in reader.blocks(path): ...
 
     `blocks(path)` must be called in the order of `paths`, each consumed to its end (or the
-    reader closed); the buffer it yields is reused for the next block. An unreadable file raises
-    its StageError from `blocks` of that file, as when reading in this process."""
+    reader closed); the buffer it yields is reused once the next block is asked for. An
+    unreadable file raises its StageError from `blocks` of that file, as when reading in this
+    process."""
 
-    def __init__(self, paths: list[Path], block_size: int = BLOCK_SIZE, child: bool = True):
+    def __init__(self, paths: list[Path], block_size: int = BLOCK_SIZE, child: bool = True, slots: int = SLOTS):
         self.paths, self.block_size, self.done = list(paths), block_size, 0
-        self.proc = self.pipe = None
+        self.proc, self.finished = None, False
         if child and self.paths:
-            read_fd, write_fd = os.pipe()
-            _widen_pipe(write_fd)
+            self.ring = mmap.mmap(-1, slots * block_size)     # anonymous and shared with the child
+            msg_r, msg_w = os.pipe()
+            free_r, free_w = os.pipe()
+            os.write(free_w, bytes(slots))                     # every slot starts free
             self.proc = multiprocessing.get_context("fork").Process(
-                target=_decode_in_child, args=(self.paths, block_size, read_fd, write_fd),
+                target=_decode_in_child, args=(self.paths, self.ring, block_size, slots, msg_w, free_r, (msg_r, free_w)),
                 name="reddit-zstd", daemon=True)
             try:
                 self.proc.start()
             finally:
-                os.close(write_fd)     # from here on, EOF on the pipe means the child is gone
-            self.pipe = open(read_fd, "rb", buffering=0)
-            self.buf = bytearray(block_size)
+                os.close(msg_w)        # from here on, EOF on the pipe means the child is gone
+                os.close(free_r)
+            self.messages = open(msg_r, "rb", buffering=1 << 16)
+            self.free = free_w
 
     def __enter__(self) -> "DumpReader":
         return self
@@ -217,11 +315,18 @@ class DumpReader:
 
     def close(self) -> None:
         if self.proc is not None:
-            self.pipe.close()
-            if self.proc.is_alive():
+            self.messages.close()
+            os.close(self.free)
+            if self.done < len(self.paths) or not self.finished:
                 self.proc.terminate()  # files left unread (no candidates), or an error
-            self.proc.join()
+                self.proc.join()
+            # else the child is ending by itself: returning its window's memory takes a few
+            # hundredths of a second, which need not hold us up (multiprocessing reaps it)
             self.proc = None
+            try:
+                self.ring.close()
+            except BufferError:        # a caller still holds a view of it; the GC frees it
+                pass
 
     def blocks(self, path: Path) -> Iterator[tuple[bytes, int, int, int]]:
         if self.done >= len(self.paths) or self.paths[self.done] != path:
@@ -231,40 +336,32 @@ class DumpReader:
             yield from scan_blocks(path, self.block_size)
             return
         while True:
-            head = self._read(bytearray(_HEADER.size), _HEADER.size, path)
-            kind, size, lines = _HEADER.unpack(head)
+            kind, slot, size, lines = _HEADER.unpack(self._read(_HEADER.size, path))
             if kind == b"D":
+                self.finished = self.done == len(self.paths)
                 return
-            if size > len(self.buf):
-                self.buf = bytearray(size)
-            self._read(self.buf, size, path)
-            if kind == b"E":
-                raise StageError(path, self.buf[:size].decode("utf-8", "replace"))
-            yield self.buf, 0, size, lines
+            if kind == b"B":
+                start = slot * self.block_size
+                yield self.ring, start, start + size, lines
+                try:
+                    os.write(self.free, b"\0")      # the slot may be filled again
+                except BrokenPipeError:
+                    pass               # the child has finished (or died: the next read says so)
+            elif kind == b"L":
+                yield self._read(size, path), 0, size, 1
+            else:
+                raise StageError(path, self._read(size, path).decode("utf-8", "replace"))
 
-    def _read(self, buf: bytearray, size: int, path: Path) -> bytearray:
-        """Fill buf[:size] from the pipe; EOF there means the child died without a word."""
-        got = 0
-        with memoryview(buf) as view:
-            while got < size:
-                n = self.pipe.readinto(view[got:size])
-                if not n:
-                    self.proc.join()
-                    raise StageError(path, f"the decompressor process stopped (exit code {self.proc.exitcode})")
-                got += n
-        return buf
-
-
-_HEADER = struct.Struct("<cQQ")    # kind (B block, E error, D end of file), payload bytes, lines in the block
-_PIPE_SIZE = 1 << 20               # Linux's default pipe-max-size; fewer wake-ups than the 64 KiB default
+    def _read(self, size: int, path: Path) -> bytes:
+        data = self.messages.read(size)
+        if len(data) < size:           # EOF: the child died without a word
+            self.proc.join()
+            raise StageError(path, f"the decompressor process stopped (exit code {self.proc.exitcode})")
+        return data
 
 
-def _widen_pipe(fd: int) -> None:
-    try:
-        import fcntl
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
-    except (ImportError, OSError):
-        pass                       # only slower
+_HEADER = struct.Struct("<cIQQ")   # kind, slot, payload bytes, lines. B: a block in a slot; L: one line
+                                   # longer than a slot, in the payload; E: an error message; D: end of file
 
 
 def _keep_buffers_on_heap() -> None:
@@ -280,34 +377,152 @@ def _keep_buffers_on_heap() -> None:
         pass
 
 
-def _decode_in_child(paths: list[Path], block_size: int, read_fd: int, write_fd: int) -> None:
-    """The child's side of `DumpReader`: for each file its framed blocks then D, or one E with
-    the StageError's message, which ends the child. A parent that dies closes the pipe, so the
-    next write fails and the child ends too."""
-    os.close(read_fd)
+class _RingWriter:
+    """The child's side of the ring: decodes straight into the current slot and hands the slot
+    over, cut after its last newline, when it is full; the cut line's start moves to the next
+    slot. A line longer than a whole slot is collected apart and sent through the pipe."""
+
+    def __init__(self, ring: mmap.mmap, slot_size: int, slots: int, msg_fd: int, free_fd: int):
+        self.ring, self.size, self.slots, self.msg_fd, self.free_fd = ring, slot_size, slots, msg_fd, free_fd
+        self.slot = self.fill = 0
+        self.long: bytearray | None = None
+        self.is_newline = None          # numpy's scratch for counting newlines
+        self.handed = 0                 # blocks handed over so far
+        self._take_slot()
+
+    def _take_slot(self) -> None:
+        if not os.read(self.free_fd, 1):
+            raise BrokenPipeError("the reader is gone")
+
+    def _send(self, kind: bytes, size: int = 0, lines: int = 0, payload: bytes = b"") -> None:
+        _write_all(self.msg_fd, _HEADER.pack(kind, self.slot, size, lines) + payload)
+
+    def read_file(self, path: Path) -> None:
+        """All of one file into the ring, then D."""
+        with ZstdFile(path, CHILD_READ_SIZE) as f, memoryview(self.ring) as ring:
+            while True:
+                base = self.slot * self.size
+                got = f.readinto(ring[base + self.fill:base + self.size])
+                if not got:
+                    break
+                self.fill += got
+                if self.long is not None:
+                    self._end_long_line(base, base + self.fill - got)
+                if self.fill == self.size:
+                    self._hand_over()
+        base = self.slot * self.size
+        if self.long is not None or (self.fill and self.ring[base + self.fill - 1] != 10):
+            self._end_last_line()       # the file's last line had no newline
+            base = self.slot * self.size
+        if self.fill:
+            self._send(b"B", self.fill, self._count_newlines(base, base + self.fill))
+            self._next_slot()
+            self.fill = 0
+        self._send(b"D")
+
+    def _end_last_line(self) -> None:
+        if self.fill == self.size:
+            self._hand_over()
+        base = self.slot * self.size
+        if self.long is not None:
+            self.long += self.ring[base:base + self.fill] + b"\n"
+            self._send_long()
+            self.fill = 0
+        else:
+            self.ring[base + self.fill] = 10
+            self.fill += 1
+
+    def _hand_over(self) -> None:
+        """Send the full slot up to its last newline and start the next one with the rest."""
+        base = self.slot * self.size
+        cut = self.ring.rfind(b"\n", base, base + self.fill) + 1 - base
+        if cut <= 0:                   # one line fills the whole slot: it goes the long way
+            self.long = (self.long or bytearray()) + self.ring[base:base + self.fill]
+            if len(self.long) > MAX_LINE:
+                raise StageError("", f"a line longer than {MAX_LINE >> 20} MiB: not NDJSON")
+            self.fill = 0
+            return
+        self._send(b"B", cut, self._count_newlines(base, base + cut))
+        self._next_slot()
+        rest = self.fill - cut
+        new = self.slot * self.size
+        self.ring[new:new + rest] = self.ring[base + cut:base + self.fill]
+        self.fill = rest
+
+    def _end_long_line(self, base: int, new_from: int) -> None:
+        """If the bytes just decoded end the long line, send it and keep the rest in the slot."""
+        nl = self.ring.find(b"\n", new_from, base + self.fill)
+        if nl < 0:
+            return
+        self.long += self.ring[base:nl + 1]
+        self._send_long()
+        rest = base + self.fill - nl - 1
+        self.ring[base:base + rest] = self.ring[nl + 1:base + self.fill]
+        self.fill = rest
+
+    def _send_long(self) -> None:
+        self._send(b"L", len(self.long), 1, self.long)
+        self.long = None
+
+    def _next_slot(self) -> None:
+        self.handed += 1
+        self.slot = (self.slot + 1) % self.slots
+        self._take_slot()
+
+    def _count_newlines(self, start: int, end: int) -> int:
+        """numpy counts three times faster than `bytes.count`, but its import takes as long as
+        decoding 100 MB: it waits until the ring is full, when the parent has work to do."""
+        if self.handed < self.slots:
+            return self.ring[start:end].count(b"\n")
+        np = _numpy()
+        if self.is_newline is None:
+            self.is_newline = np.empty(self.size, dtype=bool)
+        flags = self.is_newline[:end - start]
+        np.equal(np.frombuffer(self.ring, np.uint8, end - start, start), 10, out=flags)
+        return int(np.count_nonzero(flags))
+
+    def error(self, message: str) -> None:
+        payload = message.encode()
+        self._send(b"E", len(payload), 0, payload)
+
+
+@functools.lru_cache(maxsize=1)
+def _numpy():
+    """numpy, imported in the child only: one BLAS thread, since a thread pool would spin on
+    the core the parent scans with."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    import numpy
+    return numpy
+
+
+def _decode_in_child(paths: list[Path], ring: mmap.mmap, slot_size: int, slots: int,
+                     msg_fd: int, free_fd: int, parent_ends: tuple[int, int]) -> None:
+    """The child's side of `DumpReader`: for each file its blocks then D, or one E with the
+    StageError's message, which ends the child. A parent that dies closes both pipes, so the
+    next write or wait for a slot fails and the child ends too."""
+    for fd in parent_ends:
+        os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # ^C reaches the parent, which stops us
     _keep_buffers_on_heap()
     try:
-        try:
-            for path in paths:
-                for buf, start, end, lines in scan_blocks(path, block_size):
-                    _write_all(write_fd, _HEADER.pack(b"B", end - start, lines))
-                    with memoryview(buf) as view:
-                        _write_all(write_fd, view[start:end])
-                _write_all(write_fd, _HEADER.pack(b"D", 0, 0))
-            return
-        except BrokenPipeError:
-            raise
-        except StageError as e:
-            message = e.message
-        except Exception as e:     # noqa: BLE001 - whatever it is, the parent reports it for this file
-            message = f"reading failed: {e!r}"
-        payload = message.encode()
-        _write_all(write_fd, _HEADER.pack(b"E", len(payload), 0) + payload)
+        writer = _RingWriter(ring, slot_size, slots, msg_fd, free_fd)
+        for path in paths:
+            try:
+                writer.read_file(path)
+            except StageError as e:
+                writer.error(e.message)
+                return
+            except BrokenPipeError:
+                raise
+            except Exception as e:     # noqa: BLE001 - whatever it is, the parent reports it for this file
+                writer.error(f"reading failed: {e!r}")
+                return
     except BrokenPipeError:
-        pass                       # the parent is gone or stopped reading
+        pass                           # the parent is gone or stopped reading
     finally:
-        os.close(write_fd)
+        os.close(msg_fd)
+        os.close(free_fd)
 
 
 def _write_all(fd: int, data) -> None:
@@ -316,76 +531,20 @@ def _write_all(fd: int, data) -> None:
             view = view[os.write(fd, view):]
 
 
-def line_at(buf: bytes, pos: int, end: int) -> tuple[int, bytes]:
-    """(start, line) of the line holding byte `pos`."""
-    start = buf.rfind(b"\n", 0, pos) + 1
-    stop = buf.find(b"\n", pos, end)
-    return start, buf[start:stop if stop >= 0 else end]
-
-
-# ---- prefilters: find the lines worth parsing in a whole block, at C speed --------------------
-@functools.lru_cache(maxsize=8)
-def _value_pattern(key: bytes, strip: bytes) -> re.Pattern:
-    return re.compile(rb'"' + key + rb'"\s*:\s*"(?:' + strip + rb')?([^"\\]*)"')
-
-
-def lines_with_value(buf: bytes, start: int, end: int, key: bytes, accept,
-                     strip: bytes = b"") -> list[tuple[int, bytes]]:
-    """(line start, value) of the lines in buf[start:end] (whole lines) that hold the string
-    `"key": "value"` (a nested copy too) with the value in `accept` (a set, or a test on the
-    value); `strip` is an optional value prefix such as `t3_`. The value is the line's first one
-    in `accept`.
-
-    One `findall` lists every value of the block in C and a set intersection keeps the wanted
-    ones; most blocks of a big dump stop there. A block with hits is not walked match by match
-    in Python (the old cost: a step for each of its thousands of rows); `bytes.find` jumps from
-    one wanted value to the next, in file order, and only those lines are matched again (a
-    value found in some other text is skipped there)."""
-    pattern = _value_pattern(key, strip)
-    values = pattern.findall(buf, start, end)
-    hits = set(values)
-    hits = hits & accept if isinstance(accept, (set, frozenset)) else {v for v in hits if accept(v)}
-    if not hits:
-        return []
-    wanted = [v for v in values if v in hits]       # the matches to locate, in file order
-    found, pos, k = [], start, 0
-    while k < len(wanted):
-        i = buf.find(wanted[k] + b'"', pos, end)
-        if i < 0:
-            break                  # only a match broken over two lines (not NDJSON) gets here
-        line_start = max(buf.rfind(b"\n", pos, i) + 1, start)
-        line_end = buf.find(b"\n", i, end)
-        pos = end if line_end < 0 else line_end
-        in_line = [m.group(1) for m in pattern.finditer(buf, line_start, pos) if m.group(1) in hits]
-        if in_line:                # this line holds match k (no wanted match lies before it)
-            found.append((line_start, in_line[0]))
-            k += len(in_line)
-    return found
-
-
-@functools.lru_cache(maxsize=32)
-def score_pattern(digits: int) -> re.Pattern:
-    """`"score": N` with N of at least `digits` digits (a string score too)."""
-    return re.compile(rb'"score"\s*:\s*"?([1-9]\d{%d,})' % (digits - 1))
-
-
-def lines_with_score(buf: bytes, start: int, end: int, threshold: int) -> list[int]:
-    """Starts of the lines in buf[start:end] (whole lines) holding some score >= threshold (>= 1).
-    A nested copy's score may let a line through; the row's own score is checked after parsing,
-    so no line that could rank is lost."""
-    starts, last = [], -1
-    for m in score_pattern(len(str(threshold))).finditer(buf, start, end):
-        if int(m.group(1)) >= threshold:
-            line_start = buf.rfind(b"\n", start, m.start()) + 1 or start
-            if line_start != last:
-                starts.append(line_start)
-                last = line_start
-    return starts
-
-
 # ---- rows ---------------------------------------------------------------------------------------
 def parse_line(line: bytes) -> tuple[dict | None, str | None]:
-    """(row, None) or (None, drop reason) for one NDJSON line."""
+    """(row, None) or (None, drop reason) for one NDJSON line. orjson parses a row more than
+    twice as fast as `json`; `json` takes what orjson refuses (NaN, lone surrogates: it decides
+    the drop reason), and the rows where orjson read an integer field the rules use past 64 bits
+    as a float."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if isinstance(row, dict) and not any(isinstance(row.get(k), float) and abs(row[k]) >= 2 ** 63
+                                             for k in INT_FIELDS):
+            return row, None
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -394,11 +553,14 @@ def parse_line(line: bytes) -> tuple[dict | None, str | None]:
         return None, "blank_line"
     try:
         row = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, "bad_json"
     if not isinstance(row, dict):
         return None, "not_an_object"
     return row, None
+
+
+INT_FIELDS = ("score", "num_comments", "created_utc")     # the integers the rules read (`as_int`)
 
 
 def as_int(value: Any) -> int | None:

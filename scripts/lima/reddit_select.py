@@ -21,8 +21,8 @@ from typing import Iterable
 
 from lima.cli import StageError
 from lima.funnel import Funnel
-from lima.reddit_dump import (DELETED, Dump, lines_with_score, lines_with_value, normalise_comment,
-                              normalise_post, parse_line)
+from lima.reddit_dump import DELETED, Dump, normalise_comment, normalise_post, parse_line
+from lima.reddit_prefilter import ScoreLines, ValueLines
 from lima.reddit_text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
                               jaccard, shingles, split_title_tags, strip_all_tags, unescape)
 
@@ -256,24 +256,30 @@ class Sink:
 
 
 # ---- pass 1: submissions -------------------------------------------------------------------------
-def scan_submissions(dump: Dump, sinks: dict[str, Sink], file_stats: dict, blocks: Iterable[Block]) -> None:
+def scan_submissions(dump: Dump, sinks: dict[str, Sink], file_stats: dict, blocks: Iterable[Block],
+                     engine: str | None = None) -> None:
     """Feed one submissions file to the sinks of the subreddits it holds, parsing only the lines
     that can matter: in a monthly file those naming a wanted subreddit, in a per-subreddit file
     (once the pool is full) those with a score that could enter it, or a pinned id."""
     stats = file_stats.setdefault(dump.name, {"kind": dump.kind, "lines": 0, "parsed": 0})
-    wanted = {name.encode(): sink for name, sink in sinks.items()}
+    if dump.subreddit is None:
+        wanted = {name.encode(): sink for name, sink in sinks.items()}
+        named = ValueLines(b"subreddit", wanted, caseless=True, engine=engine)
+        for buf, first, end, n_lines in blocks:
+            stats["lines"] += n_lines
+            stats["parsed"] += _feed_monthly(buf, first, end, named, wanted, dump)
+        return
+    sink = sinks[dump.subreddit]
+    scores = ScoreLines(engine)
+    pinned = ValueLines(b"id", (p.encode() for p in sink.pins), b"t3_", engine=engine)
     for buf, first, end, n_lines in blocks:
         stats["lines"] += n_lines
-        if dump.subreddit is None:
-            stats["parsed"] += _feed_monthly(buf, first, end, wanted, dump)
-            continue
-        sink = sinks[dump.subreddit]
         parsed, pos = 0, first
         while pos < end:
             # While the pool has room every line is parsed: take a few hundred lines at a time,
             # so the score prefilter starts as soon as the pool is full, not a block later.
             stop = end if sink.pool.threshold() is not None else _after_lines(buf, pos, end, FILL_STEP)
-            starts = _lines_that_may_rank(buf, pos, stop, sink)
+            starts = _lines_that_may_rank(buf, pos, stop, sink, scores, pinned)
             for start in starts:
                 row, err = parse_line(buf[start:buf.find(b"\n", start, stop)])
                 if err:
@@ -297,12 +303,13 @@ def _after_lines(buf: bytes, pos: int, end: int, n: int) -> int:
     return pos
 
 
-def _lines_that_may_rank(buf: bytes, first: int, end: int, sink: Sink, everything: bool = False) -> list[int]:
+def _lines_that_may_rank(buf: bytes, first: int, end: int, sink: Sink, scores: ScoreLines,
+                         pinned: ValueLines) -> list[int]:
     """Start offsets of the lines to parse: all of them while the pool has room, else the lines
     holding some `"score"` >= the pool's lowest (the row's own score is checked after parsing, so
     no line that could rank is lost) or a pinned id."""
     thr = sink.pool.threshold()
-    if thr is None or everything:
+    if thr is None or thr < 1:
         starts, i = [], first
         while i < end:
             stop = buf.find(b"\n", i, end)
@@ -310,21 +317,17 @@ def _lines_that_may_rank(buf: bytes, first: int, end: int, sink: Sink, everythin
                 starts.append(i)
             i = stop + 1
         return starts
-    if thr < 1:
-        return _lines_that_may_rank(buf, first, end, sink, everything=True)
-    starts = set(lines_with_score(buf, first, end, thr))
-    if sink.pins:
-        pins = {p.encode() for p in sink.pins}
-        starts.update(start for start, _ in lines_with_value(buf, first, end, b"id", pins, b"t3_"))
+    starts = set(scores.find(buf, first, end, thr))
+    starts.update(start for start, _ in pinned.find(buf, first, end))
     return sorted(starts)
 
 
-def _feed_monthly(buf: bytes, first: int, end: int, wanted: dict[bytes, Sink], dump: Dump) -> int:
+def _feed_monthly(buf: bytes, first: int, end: int, named: ValueLines, wanted: dict[bytes, Sink], dump: Dump) -> int:
     """Route the rows of wanted subreddits in a block of a monthly file; returns lines parsed. A
     row of another subreddit that merely nests a wanted one (a crosspost) is parsed, then ignored."""
     parsed = 0
-    for start, value in lines_with_value(buf, first, end, b"subreddit", lambda v: v.lower() in wanted):
-        sink = wanted[value.lower()]
+    for start, value in named.find(buf, first, end):
+        sink = wanted[value]
         stop = buf.find(b"\n", start, end)
         line = buf[start:stop]
         parsed += 1
@@ -383,14 +386,15 @@ class Stories:
             self.drop("outranked")
 
 
-def scan_comments(dump: Dump, stories: Stories, file_stats: dict, blocks: Iterable[Block]) -> None:
+def scan_comments(dump: Dump, stories: Stories, file_stats: dict, blocks: Iterable[Block],
+                  engine: str | None = None) -> None:
     """Keep only the comments that answer a candidate post (`link_id` decides before any JSON is
     parsed)."""
     stats = file_stats.setdefault(dump.name, {"kind": dump.kind, "lines": 0, "parsed": 0})
-    ids, funnel = stories.ids, stories.sink.funnel
+    linked, funnel = ValueLines(b"link_id", stories.ids, b"t3_", engine=engine), stories.sink.funnel
     for buf, first, end, n_lines in blocks:
         stats["lines"] += n_lines
-        for start, _ in lines_with_value(buf, first, end, b"link_id", ids, b"t3_"):
+        for start, _ in linked.find(buf, first, end):
             row, err = parse_line(buf[start:buf.find(b"\n", start, end)])
             stats["parsed"] += 1
             funnel.read["comment_lines"] += 1

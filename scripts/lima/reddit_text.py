@@ -19,6 +19,7 @@ NSFW_TAGS = frozenset({"NSFW", "NSFL"})
 
 # A leading or trailing tag: [WP], (WP), {WP}, [ Serious ], and the bare "WP:" form.
 _LEAD_TAG = re.compile(r"^\s*(?:[\[(\{]\s*([^\]\)\}\n]{1,24}?)\s*[\])\}]|([A-Z]{2,4})\s*:(?=\s))\s*[:\-–—|]?\s*")
+_CLOSERS = frozenset("])}")
 _TRAIL_TAG = re.compile(r"\s*[\[(\{]\s*([^\]\)\}\n]{1,24}?)\s*[\])\}]\s*$")
 # Any short bracketed tag left inside an AskReddit title ("[Serious]", "[Serious Replies Only]").
 _ANY_TAG = re.compile(r"\s*\[\s*([A-Za-z][A-Za-z /&]{0,24}?)\s*\]\s*")
@@ -38,7 +39,7 @@ def split_title_tags(title: str) -> tuple[str, list[str]]:
             break
         tags.append((m.group(1) or m.group(2)).strip().upper())
         text = text[m.end():]
-    while True:
+    while text.rstrip()[-1:] in _CLOSERS:        # (the search is slow; most titles end otherwise)
         m = _TRAIL_TAG.search(text)
         if not m or m.start() == 0:
             break
@@ -56,15 +57,19 @@ def strip_all_tags(title: str) -> tuple[str, list[str]]:
 
 
 def normalise_space(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u200b", "")).strip()
+    return " ".join(text.replace("\u200b", "").split())     # str.split and re's \s agree on whitespace
 
 
 def unescape(text: str) -> str:
     """Pushshift text is HTML-escaped once (`&amp;`, `&lt;`, `&gt;`); the new Reddit editor adds a
     double-escaped zero-width space (`&amp;#x200B;`) on empty lines, removed here."""
     text = html.unescape(text)
-    text = re.sub(r"&#x200[bB];|&nbsp;", " ", text)
+    if "&" in text:
+        text = _LEFT_ESCAPES.sub(" ", text)
     return text.replace("\u200b", "").replace("\xa0", " ")
+
+
+_LEFT_ESCAPES = re.compile(r"&#x200[bB];|&nbsp;")
 
 
 # ---- Reddit markdown -> plain text ------------------------------------------------------------
@@ -88,11 +93,18 @@ _SUB_LINK = re.compile(r"(?:^|[\s(/])/?r/\w+", re.I)
 
 def clean_markup(text: str) -> str:
     """Reddit markdown as plain text: links keep their words, emphasis and quote marks go, list
-    items stay as "- " / "1. " lines, paragraphs stay separated by one blank line."""
+    items stay as "- " / "1. " lines, paragraphs stay separated by one blank line. (Each rule
+    runs only where its mark occurs: most stories have little markup, and this runs on every
+    candidate story of a dump.)"""
     text = unescape(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _SPOILER.sub(r"\1", text)
+    if ">!" in text:
+        text = _SPOILER.sub(r"\1", text)
     lines = []
     for line in text.split("\n"):
+        mark = line.lstrip()[:1]
+        if not mark or mark not in "-*_#>+":      # no rule, header, quote or list item here
+            lines.append(line.rstrip())
+            continue
         if _RULE.match(line):
             lines.append("")
             continue
@@ -103,20 +115,22 @@ def clean_markup(text: str) -> str:
         line = _LIST_STAR.sub(r"\1- ", line)
         lines.append(line.rstrip())
     text = "\n".join(lines)
-    text = _LINK.sub(r"\1", text)
-    text = _CODE.sub(r"\1", text)
-    text = _STRIKE.sub(r"\1", text)
-    text = _SUPER_PAREN.sub(r"\1", text)
-    text = _SUPER_WORD.sub("", text)
-    for _ in range(2):  # ***both***, then nested **bold *italic***
-        text = _BOLD_ITALIC.sub(r"\2", text)
-        text = _UNDERSCORE.sub(r"\2", text)
-    text = _ESCAPE.sub(r"\1", text)
+    for mark, pattern, repl in _INLINE:
+        if mark in text:
+            text = pattern.sub(repl, text)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text)]
     paragraphs = [re.sub(r"[ \t]+", " ", p) for p in paragraphs if p]
     while paragraphs and is_trailer(paragraphs[-1]):
         paragraphs.pop()
     return "\n\n".join(paragraphs)
+
+
+# The inline rules in the order they apply, each with a mark it cannot match without.
+_INLINE = [("](", _LINK, r"\1"), ("`", _CODE, r"\1"), ("~~", _STRIKE, r"\1"), ("^(", _SUPER_PAREN, r"\1"),
+           ("^", _SUPER_WORD, ""),
+           ("*", _BOLD_ITALIC, r"\2"), ("_", _UNDERSCORE, r"\2"),    # ***both***, then
+           ("*", _BOLD_ITALIC, r"\2"), ("_", _UNDERSCORE, r"\2"),    # nested **bold *italic***
+           ("\\", _ESCAPE, r"\1")]
 
 
 def is_trailer(paragraph: str) -> bool:
