@@ -1,25 +1,18 @@
-"""Reading Pushshift dumps: file discovery, streaming zstd with the 2 GiB window, line prefilters,
-and one normalised view of the rows of every era.
+"""Reading Pushshift dumps: file discovery, streaming zstd with the 2 GiB window, and one
+normalised view of the rows of every era.
 
 Pushshift compressed with `--long=31`, so a default decoder refuses the files ("Frame requires too
-much memory"); we allow a 2**31 window (DATA_SOURCES.md 2.2). The frames are decoded with a
-`decompressobj` loop rather than `stream_reader`, because `stream_reader` returns a clean EOF on a
-truncated file; here a stream that stops inside a frame is an error. Lines are split on the byte
+much memory"); we allow a 2**31 window (DATA_SOURCES.md 2.2). A stream that stops inside a frame
+is an error: `ZstdFile` follows the frame and block headers to tell. Lines are split on the byte
 `\n` (never part of a multi-byte UTF-8 character) and decoded one whole line at a time, so a
-character cut by a chunk boundary is joined before decoding. Memory is the decoder window plus one
-chunk, whatever the file size.
+character cut by a chunk boundary is joined before decoding. Memory is the decoder window plus a
+few blocks, whatever the file size.
 
-Speed (issue 4 asks for half the `zstd -dc` rate): the stage reads through `DumpReader`, which
-runs the decoder and the line framing in a forked child process and passes whole-line blocks
-through a pipe, so decoding one block overlaps with scanning the previous one (python-zstandard
-and `re` both hold the GIL, so a thread would not overlap). The decoder's output size is a few MiB
-(small outputs are joined and reallocated on every call, which costs more than the decoding), and
-no piece is copied to prepend the tail of the previous one: a line cut between two pieces is
-handed on as its own small block.
-
-Most lines can be skipped without `json.loads`: a chunk-wide regex finds the lines that name a
-wanted subreddit (monthly files), that link to a candidate post (comments), or whose score could
-enter the candidate pool (per-subreddit submissions). JSON is parsed only for those.
+Speed (issue 4 asks for half the rate of `zstd -dc`): the stage reads through `DumpReader`, whose
+forked child process decodes straight into a ring of shared-memory blocks and counts their lines,
+while the parent finds the lines worth parsing in the previous block (lima.reddit_prefilter) and
+applies the rules; the decoder releases the GIL but the scan and the rules hold it, so a thread
+would not do. JSON is parsed (with orjson) only for the lines the prefilter keeps.
 """
 from __future__ import annotations
 
@@ -31,6 +24,7 @@ import os
 import re
 import signal
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,9 +35,8 @@ import zstandard
 from lima.cli import StageError
 
 MAX_WINDOW = 2 ** 31          # --long=31, the Pushshift setting (DATA_SOURCES.md 2.2)
-READ_SIZE = 1 << 18           # compressed bytes per read: ~2 MB of NDJSON out at a ~8x ratio
+READ_SIZE = 1 << 16           # compressed bytes the decoder takes in at once (~1 MB out)
 BLOCK_SIZE = 4 << 20          # decompressed bytes handed on at most at once (one regex scan)
-CHILD_READ_SIZE = 1 << 16     # in the child: the decoder's output stays in cache until it is copied
 SLOTS = 4                     # shared-memory blocks in flight between the decoder and the scanner
 MAX_LINE = 64 << 20           # no real row is near this; past it the file is not NDJSON
 DELETED = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
@@ -364,19 +357,6 @@ _HEADER = struct.Struct("<cIQQ")   # kind, slot, payload bytes, lines. B: a bloc
                                    # longer than a slot, in the payload; E: an error message; D: end of file
 
 
-def _keep_buffers_on_heap() -> None:
-    """glibc hands each multi-MiB decoder output a fresh mmap by default, so every block is
-    page-faulted in again (that costs more than the decoding); a higher mmap threshold keeps
-    them on the heap, reused. Best effort: other C libraries just skip it."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 32 << 20)     # M_MMAP_THRESHOLD (glibc's maximum)
-        libc.mallopt(-1, 256 << 20)    # M_TRIM_THRESHOLD: keep freed blocks for the next ones
-    except (OSError, AttributeError):
-        pass
-
-
 class _RingWriter:
     """The child's side of the ring: decodes straight into the current slot and hands the slot
     over, cut after its last newline, when it is full; the cut line's start moves to the next
@@ -387,7 +367,6 @@ class _RingWriter:
         self.slot = self.fill = 0
         self.long: bytearray | None = None
         self.is_newline = None          # numpy's scratch for counting newlines
-        self.handed = 0                 # blocks handed over so far
         self._take_slot()
 
     def _take_slot(self) -> None:
@@ -399,7 +378,7 @@ class _RingWriter:
 
     def read_file(self, path: Path) -> None:
         """All of one file into the ring, then D."""
-        with ZstdFile(path, CHILD_READ_SIZE) as f, memoryview(self.ring) as ring:
+        with ZstdFile(path) as f, memoryview(self.ring) as ring:
             while True:
                 base = self.slot * self.size
                 got = f.readinto(ring[base + self.fill:base + self.size])
@@ -465,16 +444,15 @@ class _RingWriter:
         self.long = None
 
     def _next_slot(self) -> None:
-        self.handed += 1
         self.slot = (self.slot + 1) % self.slots
         self._take_slot()
 
     def _count_newlines(self, start: int, end: int) -> int:
-        """numpy counts three times faster than `bytes.count`, but its import takes as long as
-        decoding 100 MB: it waits until the ring is full, when the parent has work to do."""
-        if self.handed < self.slots:
+        """numpy counts three times faster than `bytes.count` (on a copy), once a thread of
+        ours has imported it, which takes as long as decoding 100 MB (see `_decode_in_child`)."""
+        np = _NUMPY.get("numpy")
+        if np is None:
             return self.ring[start:end].count(b"\n")
-        np = _numpy()
         if self.is_newline is None:
             self.is_newline = np.empty(self.size, dtype=bool)
         flags = self.is_newline[:end - start]
@@ -486,14 +464,16 @@ class _RingWriter:
         self._send(b"E", len(payload), 0, payload)
 
 
-@functools.lru_cache(maxsize=1)
-def _numpy():
-    """numpy, imported in the child only: one BLAS thread, since a thread pool would spin on
-    the core the parent scans with."""
+_NUMPY: dict = {}
+
+
+def _import_numpy() -> None:
+    """numpy for the child, with one BLAS thread, since a thread pool would spin on the core
+    the parent scans with."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     import numpy
-    return numpy
+    _NUMPY["numpy"] = numpy
 
 
 def _decode_in_child(paths: list[Path], ring: mmap.mmap, slot_size: int, slots: int,
@@ -504,7 +484,9 @@ def _decode_in_child(paths: list[Path], ring: mmap.mmap, slot_size: int, slots: 
     for fd in parent_ends:
         os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # ^C reaches the parent, which stops us
-    _keep_buffers_on_heap()
+    # numpy's import runs beside the decoding, which releases the GIL, on the core the parent
+    # leaves free while it waits for its first blocks.
+    threading.Thread(target=_import_numpy, name="import-numpy", daemon=True).start()
     try:
         writer = _RingWriter(ring, slot_size, slots, msg_fd, free_fd)
         for path in paths:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Iterable
 from lima.cli import StageError
 from lima.funnel import Funnel
 from lima.reddit_dump import DELETED, Dump, normalise_comment, normalise_post, parse_line
-from lima.reddit_prefilter import ScoreLines, ValueLines
+from lima.reddit_prefilter import ScoreLines, ValueLines, score_pattern
 from lima.reddit_text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
                               jaccard, shingles, split_title_tags, strip_all_tags, unescape)
 
@@ -279,18 +280,20 @@ def scan_submissions(dump: Dump, sinks: dict[str, Sink], file_stats: dict, block
             # While the pool has room every line is parsed: take a few hundred lines at a time,
             # so the score prefilter starts as soon as the pool is full, not a block later.
             stop = end if sink.pool.threshold() is not None else _after_lines(buf, pos, end, FILL_STEP)
-            starts = _lines_that_may_rank(buf, pos, stop, sink, scores, pinned)
-            for start in starts:
+            for start, best in _lines_that_may_rank(buf, pos, stop, sink, scores, pinned):
+                thr = sink.pool.threshold()
+                if thr is not None and best < thr:
+                    continue       # the better lines parsed before it have raised the bar
                 row, err = parse_line(buf[start:buf.find(b"\n", start, stop)])
                 if err:
                     sink.drop(err)
                 else:
                     sink.offer(row, dump)
-            parsed += len(starts)
+                parsed += 1
             pos = stop
         stats["parsed"] += parsed
         sink.funnel.read["submission_lines"] += n_lines
-        if n_lines > parsed:               # the score prefilter showed they cannot rank
+        if n_lines > parsed:               # their scores showed they cannot rank
             sink.drop("not_top_scoring", n_lines - parsed)
 
 
@@ -304,22 +307,31 @@ def _after_lines(buf: bytes, pos: int, end: int, n: int) -> int:
 
 
 def _lines_that_may_rank(buf: bytes, first: int, end: int, sink: Sink, scores: ScoreLines,
-                         pinned: ValueLines) -> list[int]:
-    """Start offsets of the lines to parse: all of them while the pool has room, else the lines
-    holding some `"score"` >= the pool's lowest (the row's own score is checked after parsing, so
-    no line that could rank is lost) or a pinned id."""
+                         pinned: ValueLines) -> list[tuple[int, float]]:
+    """The lines that may enter the pool, each with the highest score it holds: all of them, in
+    file order, while the pool has room; once it is full, those holding some `"score"` >= its
+    lowest, best first (file order among equals), after the pinned ids. A row's own score is at
+    most its line's best (a nested copy may hold a higher one), so no line that could rank is
+    lost; and parsing the best lines first raises the pool's bar sooner, so fewer need parsing."""
     thr = sink.pool.threshold()
     if thr is None or thr < 1:
-        starts, i = [], first
+        ranked, i = [], first
         while i < end:
             stop = buf.find(b"\n", i, end)
             if stop > i:
-                starts.append(i)
+                ranked.append((i, math.inf))
             i = stop + 1
-        return starts
-    starts = set(scores.find(buf, first, end, thr))
-    starts.update(start for start, _ in pinned.find(buf, first, end))
-    return sorted(starts)
+        return ranked
+    pins = {start for start, _ in pinned.find(buf, first, end)}
+    ranked = [(start, math.inf if start in pins else _best_score(buf, start, end))
+              for start in sorted(set(scores.find(buf, first, end, thr)) | pins)]
+    ranked.sort(key=lambda line: -line[1])
+    return ranked
+
+
+def _best_score(buf: bytes, start: int, end: int) -> int:
+    stop = buf.find(b"\n", start, end)
+    return max(map(int, score_pattern(1).findall(buf, start, end if stop < 0 else stop)), default=0)
 
 
 def _feed_monthly(buf: bytes, first: int, end: int, named: ValueLines, wanted: dict[bytes, Sink], dump: Dump) -> int:
