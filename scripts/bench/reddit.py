@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--out", type=Path, required=True, help="results JSON")
 parser.add_argument("--mb", type=int, default=520, help="decompressed MB per scenario (>= 500 per issue 4)")
-parser.add_argument("--repeat", type=int, default=3, help="timed runs of each command (best is kept)")
+parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command (best is kept)")
 parser.add_argument("--tmp", default=None, help="folder for the generated dumps (default: system temp)")
 
 WORDS = ("the of and to in is you that it he was for on are as with his they at be this have from or one "

@@ -37,7 +37,8 @@ from lima.cli import StageError
 MAX_WINDOW = 2 ** 31          # --long=31, the Pushshift setting (DATA_SOURCES.md 2.2)
 READ_SIZE = 1 << 16           # compressed bytes the decoder takes in at once (~1 MB out)
 BLOCK_SIZE = 4 << 20          # decompressed bytes handed on at most at once (one regex scan)
-SLOTS = 4                     # shared-memory blocks in flight between the decoder and the scanner
+DECODE_STEP = 1 << 18         # bytes decoded at once into a slot (counted while in cache)
+SLOTS = 8                     # shared-memory blocks in flight between the decoder and the scanner
 MAX_LINE = 64 << 20           # no real row is near this; past it the file is not NDJSON
 DELETED = frozenset({"[deleted]", "[removed]", "[deleted by user]"})
 
@@ -364,7 +365,7 @@ class _RingWriter:
 
     def __init__(self, ring: mmap.mmap, slot_size: int, slots: int, msg_fd: int, free_fd: int):
         self.ring, self.size, self.slots, self.msg_fd, self.free_fd = ring, slot_size, slots, msg_fd, free_fd
-        self.slot = self.fill = 0
+        self.slot = self.fill = self.lines = 0     # lines: newlines in the slot so far
         self.long: bytearray | None = None
         self.is_newline = None          # numpy's scratch for counting newlines
         self._take_slot()
@@ -377,26 +378,27 @@ class _RingWriter:
         _write_all(self.msg_fd, _HEADER.pack(kind, self.slot, size, lines) + payload)
 
     def read_file(self, path: Path) -> None:
-        """All of one file into the ring, then D."""
+        """All of one file into the ring, then D. The decoder writes a step at a time, and the
+        step's lines are counted while it is still in the CPU's cache."""
         with ZstdFile(path) as f, memoryview(self.ring) as ring:
             while True:
                 base = self.slot * self.size
-                got = f.readinto(ring[base + self.fill:base + self.size])
+                got = f.readinto(ring[base + self.fill:base + min(self.fill + DECODE_STEP, self.size)])
                 if not got:
                     break
                 self.fill += got
-                if self.long is not None:
+                if self.long is None:
+                    self.lines += self._count_newlines(base + self.fill - got, base + self.fill)
+                else:
                     self._end_long_line(base, base + self.fill - got)
                 if self.fill == self.size:
                     self._hand_over()
-        base = self.slot * self.size
-        if self.long is not None or (self.fill and self.ring[base + self.fill - 1] != 10):
+        if self.long is not None or (self.fill and self.ring[self.slot * self.size + self.fill - 1] != 10):
             self._end_last_line()       # the file's last line had no newline
-            base = self.slot * self.size
         if self.fill:
-            self._send(b"B", self.fill, self._count_newlines(base, base + self.fill))
+            self._send(b"B", self.fill, self.lines)
             self._next_slot()
-            self.fill = 0
+            self.fill = self.lines = 0
         self._send(b"D")
 
     def _end_last_line(self) -> None:
@@ -406,13 +408,15 @@ class _RingWriter:
         if self.long is not None:
             self.long += self.ring[base:base + self.fill] + b"\n"
             self._send_long()
-            self.fill = 0
+            self.fill = self.lines = 0
         else:
             self.ring[base + self.fill] = 10
             self.fill += 1
+            self.lines += 1
 
     def _hand_over(self) -> None:
-        """Send the full slot up to its last newline and start the next one with the rest."""
+        """Send the full slot up to its last newline (all its counted lines) and start the next
+        one with the rest."""
         base = self.slot * self.size
         cut = self.ring.rfind(b"\n", base, base + self.fill) + 1 - base
         if cut <= 0:                   # one line fills the whole slot: it goes the long way
@@ -421,12 +425,12 @@ class _RingWriter:
                 raise StageError("", f"a line longer than {MAX_LINE >> 20} MiB: not NDJSON")
             self.fill = 0
             return
-        self._send(b"B", cut, self._count_newlines(base, base + cut))
+        self._send(b"B", cut, self.lines)
         self._next_slot()
         rest = self.fill - cut
         new = self.slot * self.size
         self.ring[new:new + rest] = self.ring[base + cut:base + self.fill]
-        self.fill = rest
+        self.fill, self.lines = rest, 0
 
     def _end_long_line(self, base: int, new_from: int) -> None:
         """If the bytes just decoded end the long line, send it and keep the rest in the slot."""
@@ -437,7 +441,7 @@ class _RingWriter:
         self._send_long()
         rest = base + self.fill - nl - 1
         self.ring[base:base + rest] = self.ring[nl + 1:base + self.fill]
-        self.fill = rest
+        self.fill, self.lines = rest, self._count_newlines(base, base + rest)
 
     def _send_long(self) -> None:
         self._send(b"L", len(self.long), 1, self.long)
@@ -454,7 +458,7 @@ class _RingWriter:
         if np is None:
             return self.ring[start:end].count(b"\n")
         if self.is_newline is None:
-            self.is_newline = np.empty(self.size, dtype=bool)
+            self.is_newline = np.empty(max(self.size, DECODE_STEP), dtype=bool)
         flags = self.is_newline[:end - start]
         np.equal(np.frombuffer(self.ring, np.uint8, end - start, start), 10, out=flags)
         return int(np.count_nonzero(flags))
