@@ -48,7 +48,7 @@ parser.add_argument("--pool-factor", type=int, default=10,
 parser.add_argument("--seed", type=int, default=0, help="orders posts of equal score")
 # ---- reading
 parser.add_argument("--block-size", type=int, default=BLOCK_SIZE,
-                    help="decompressed bytes scanned at once (memory per open dump, besides the 2 GiB window)")
+                    help="decompressed bytes per block; the reader's ring holds 8 (memory besides the 2 GiB window)")
 parser.add_argument("--prefilter", choices=ENGINES, default=ENGINES[0],
                     help="engine that finds the lines worth parsing (same lines either way; hyperscan is faster)")
 parser.add_argument("--inline-decompression", action="store_true",
