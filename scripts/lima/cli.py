@@ -35,11 +35,38 @@ def setup_logging(verbose: bool = False) -> None:
 
 def progress(iterable: Iterable | None = None, **kwargs):
     """A tqdm bar on stderr, hidden when stderr is not a terminal (CI logs stay readable)."""
-    from tqdm import tqdm      # here, not at the top: the import is a third of a stage's start-up
     kwargs.setdefault("file", sys.stderr)
-    kwargs.setdefault("disable", not sys.stderr.isatty())
+    kwargs.setdefault("disable", not kwargs["file"].isatty())
     kwargs.setdefault("dynamic_ncols", True)
+    if kwargs["disable"] or (kwargs["disable"] is None and not kwargs["file"].isatty()):
+        return _HiddenBar(iterable, kwargs.get("initial", 0))
+    from tqdm import tqdm      # here, not at the top: the import is a third of a stage's start-up
     return tqdm(iterable, **kwargs)
+
+
+class _HiddenBar:
+    """What a hidden tqdm bar does, without importing tqdm."""
+
+    def __init__(self, iterable, initial: int = 0):
+        self.iterable, self.n = iterable, initial
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_HiddenBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
 
 
 def make_rng(seed: int, *salt) -> random.Random:
