@@ -18,11 +18,11 @@ import zstandard
 from conftest import ROOT, run_script
 from lima.cli import StageError
 from lima.reddit_dump import (DumpReader, classify_dump, find_dumps, iter_blocks, iter_decompressed,
-                              normalise_comment, normalise_post, parse_line)
+                              normalise_comment, normalise_post, parse_line, scan_blocks)
 from lima.reddit_prefilter import ENGINES, ScoreLines, ValueLines, at_least
 from lima.reddit_sample import build_sample, comment, compress_long, make_story, submission, write_zst
-from lima.reddit_select import (Diversity, Pool, ask_post_reason, read_pins, story_reason, tiebreak,
-                                wp_post_reason)
+from lima.reddit_select import (Diversity, Pool, Sink, ask_post_reason, read_pins, scan_submissions, story_reason,
+                                tiebreak, wp_post_reason)
 from lima.reddit_text import clean_markup, jaccard, shingles, split_title_tags, strip_all_tags
 
 SAMPLE = ROOT / "data" / "sample" / "reddit"
@@ -396,6 +396,36 @@ def test_at_least_matches_exactly_the_integers_from_its_bound():
     for n in (1, 7, 9, 10, 57, 99, 100, 109, 190, 999, 1000, 12345):
         pattern = re.compile(at_least(n))
         assert [x for x in range(0, 20000) if pattern.fullmatch(str(x))] == list(range(n, 20000))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_full_pool_keeps_exactly_the_top_posts_whatever_the_order_of_parsing(tmp_path, engine):
+    """Past the fill, lines are prefiltered by score and parsed best first: the pool must still hold
+    the top qualifying posts by (score, tie-break), one row per id, as if every row were parsed.
+    Scores in strings, nested crosspost scores, duplicates, broken and non-qualifying rows mixed in."""
+    rng = __import__("random").Random(7)
+    rows, posts = [], {}
+    for i in range(3000):
+        pid = f"p{rng.randrange(2600)}"                        # some ids come twice
+        score = int(rng.paretovariate(1.2))
+        row = {"id": pid, "subreddit": "WritingPrompts", "title": f"[WP] a prompt number {i} here",
+               "score": str(score) if i % 7 == 0 else score, "over_18": i % 13 == 0}
+        if i % 5 == 0:                                         # a nested score before the row's own
+            row = {"crosspost_parent_list": [{"score": max(1, score // 2), "subreddit": "pics"}], **row}
+        if i % 11 == 0:
+            row["crosspost_parent_list"] = [{"score": score + 500, "subreddit": "pics"}]
+        rows.append(row)
+        if not row["over_18"]:
+            posts[pid] = max(posts.get(pid, (-1, 0)), (score, tiebreak(0, pid)))
+        if i % 97 == 0:
+            rows.append(b'{"id": "broken", "score": 99999')
+    f = write_zst(tmp_path / "WritingPrompts_submissions.zst", rows)
+    want = sorted(posts, key=lambda p: posts[p], reverse=True)[:120]
+    for block_size in (4096, 65536):
+        sink = Sink("wp", "writingprompts", "writingprompts", Pool(120), 0)
+        scan_submissions(classify_dump(f), {"writingprompts": sink}, {}, scan_blocks(f, block_size), engine)
+        assert [p["id"] for p in sink.pool.ranked()] == want
+        assert sink.funnel.read["submission_lines"] == len(rows)
 
 
 @pytest.mark.skipif(len(ENGINES) < 2, reason="hyperscan is not installed here")
