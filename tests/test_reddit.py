@@ -243,11 +243,10 @@ def test_a_stream_cut_anywhere_is_told_from_a_whole_one(tmp_path):
     """Frames of every kind the header walk must step over (content size given or not, with and
     without checksum, an RLE block, raw blocks, a skippable frame); cut at every byte, a stream
     reads fully only where the cut falls between two frames."""
-    import os as _os
     parts = [_frame(b'{"a": 1}\n' * 50, level=3, write_checksum=True),
              b"\x50\x2a\x4d\x18" + (5).to_bytes(4, "little") + b"hello",             # skippable
              _frame(b"x" * 200_000 + b"\n", write_checksum=False, write_content_size=False),
-             _frame(_os.urandom(6000), level=1, write_content_size=False)]             # raw blocks
+             _frame(os.urandom(6000), level=1, write_content_size=False)]             # raw blocks
     sizes = [450, 0, 200_001, 6000]                                           # decoded bytes of each
     stream = b"".join(parts)
     whole = {sum(map(len, parts[:i])): sum(sizes[:i]) for i in range(1, len(parts) + 1)}

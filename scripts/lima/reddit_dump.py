@@ -36,7 +36,7 @@ from lima.cli import StageError
 
 MAX_WINDOW = 2 ** 31          # --long=31, the Pushshift setting (DATA_SOURCES.md 2.2)
 READ_SIZE = 1 << 16           # compressed bytes the decoder takes in at once (~1 MB out)
-BLOCK_SIZE = 4 << 20          # decompressed bytes handed on at most at once (one regex scan)
+BLOCK_SIZE = 4 << 20          # decompressed bytes per block: one ring slot, one prefilter scan
 DECODE_STEP = 1 << 18         # bytes decoded at once into a slot (counted while in cache)
 SLOTS = 8                     # shared-memory blocks in flight between the decoder and the scanner
 MAX_LINE = 64 << 20           # no real row is near this; past it the file is not NDJSON
