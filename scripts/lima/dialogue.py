@@ -223,7 +223,7 @@ def render_report(summary: dict, no_judge_line: str) -> str:
     lines.append("")
     if summary.get("judge"):
         within = {k: s["judged"].get("conversations_failing_within_3_turns") for k, s in systems.items() if s.get("judged")}
-        lines += [f"Conversations with a Fail in their first 3 turns (the paper: 6 of 10 for zero-shot LIMA): "
+        lines += ["Conversations with a Fail in their first 3 turns (the paper: 6 of 10 for zero-shot LIMA): "
                   + ", ".join(f"{k} {v}" for k, v in within.items()) + ".",
                   f"Judge `{summary['judge']['model']}` with our turn-level prompt (the §4.3 labels read in the "
                   "context of the conversation; the paper's annotators were people). Unparseable answers are "

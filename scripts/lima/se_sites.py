@@ -9,7 +9,6 @@ excluded, as is every meta site. `windowsphone` (closed, in pre-2024 dumps) coun
 """
 from __future__ import annotations
 
-import re
 
 STEM = frozenset("""
     3dprinting ai android apple arduino askubuntu astronomy bioacoustics bioinformatics biology
