@@ -20,6 +20,15 @@ PY := $(VENV)/bin/python
 # The venv is an order-only prerequisite: rebuilding it (new requirements) reruns no stage.
 VENV_STAMP := $(VENV)/.installed
 
+# Each script's prerequisites are the project files it imports, directly or not (SRC_<script>),
+# derived from the code by scripts/tools/make_deps.py, the way compilers emit dependency files.
+# Make rebuilds the list whenever a script or module changes, then rereads it.
+DEPS_MK := .deps/scripts.mk
+PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py scripts/lima/*.py scripts/lima/*/*.py scripts/lima/*/*/*.py)
+$(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
+	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
+include $(DEPS_MK)
+
 # 2-thread BLAS/OpenMP runs stall on the 2-core machines this runs on (DESIGN.md 8).
 export OMP_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
@@ -61,15 +70,13 @@ venv: $(VENV_STAMP)
 #################################################################################
 
 # ---- 01 Stack Exchange: title-only questions, top answers, the paper's filters --------------
-SE_SRC := scripts/01_stackexchange.py $(addprefix scripts/lima/,cli.py io.py funnel.py \
-          se_archive.py se_posts.py se_html.py se_rules.py se_sites.py se_sample.py)
 SE_INPUTS := $(sort $(wildcard $(SE_DUMPS)/*.7z $(SE_DUMPS)/*/Posts.xml))
 SE_ARGS := --dumps $(SE_DUMPS) --stem-quota $(SE_STEM_QUOTA) --other-quota $(SE_OTHER_QUOTA) --seed $(SEED)
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.stackexchange.args,$(SE_ARGS))
 endif
 
-$(INTERIM)/stackexchange.jsonl: $(SE_INPUTS) $(SE_SRC) $(INTERIM)/.stackexchange.args | $(VENV_STAMP)
+$(INTERIM)/stackexchange.jsonl: $(SE_INPUTS) $(SRC_01_stackexchange) $(INTERIM)/.stackexchange.args | $(VENV_STAMP)
 	$(PY) scripts/01_stackexchange.py $(SE_ARGS) -j $(JOBS) --out $@ \
 	    --dialogues-out $(INTERIM)/stackexchange_dialogues.jsonl
 
@@ -77,8 +84,6 @@ $(INTERIM)/stackexchange.jsonl: $(SE_INPUTS) $(SE_SRC) $(INTERIM)/.stackexchange
 data-stackexchange: $(INTERIM)/stackexchange.jsonl
 
 # ---- 02 wikiHow: a category then an article in it (§2.1); crawled politely into a cache ------
-WH_SRC := scripts/02_wikihow.py $(addprefix scripts/lima/,cli.py io.py funnel.py \
-          wikihow_fetch.py wikihow_parse.py wikihow_sample.py)
 # The cache's index grows with every page fetched; with WH_CSV the dataset CSV is the input.
 WH_INPUTS := $(if $(WH_CSV),$(WH_CSV),$(wildcard $(WH_CACHE)/index.jsonl))
 WH_ARGS := $(if $(WH_CSV),--csv $(WH_CSV),--cache $(WH_CACHE)) $(if $(filter yes,$(WH_OFFLINE)),--offline) \
@@ -89,15 +94,13 @@ $(call remember_args,$(INTERIM)/.wikihow.args,$(WH_ARGS))
 endif
 
 # The pool (every article that parsed, for the ablations) is written first, the target last.
-$(INTERIM)/wikihow.jsonl: $(WH_INPUTS) $(WH_SRC) $(INTERIM)/.wikihow.args | $(VENV_STAMP)
+$(INTERIM)/wikihow.jsonl: $(WH_INPUTS) $(SRC_02_wikihow) $(INTERIM)/.wikihow.args | $(VENV_STAMP)
 	$(PY) scripts/02_wikihow.py $(WH_ARGS) --out $@ --pool-out $(INTERIM)/pools/wikihow.jsonl
 
 ## Stage 02: wikiHow pages (cached crawl) -> data/interim/wikihow.jsonl (+ pools/wikihow.jsonl)
 data-wikihow: $(INTERIM)/wikihow.jsonl
 
 # ---- 03 Reddit: WritingPrompts prompt+story pairs (train), AskReddit questions (test) ----------
-REDDIT_SRC := scripts/03_reddit.py $(addprefix scripts/lima/,cli.py io.py funnel.py \
-          reddit_dump.py reddit_prefilter.py reddit_select.py reddit_text.py)
 REDDIT_INPUTS := $(sort $(wildcard $(REDDIT_DUMPS)/*.zst $(REDDIT_DUMPS)/*/*.zst)) $(REDDIT_PINS)
 REDDIT_ARGS := --dumps $(REDDIT_DUMPS) --wp-quota $(WP_QUOTA) --ask-quota $(ASK_QUOTA) \
           --pool-factor $(REDDIT_POOL_FACTOR) $(if $(REDDIT_PINS),--pin $(REDDIT_PINS)) --seed $(SEED)
@@ -106,7 +109,7 @@ $(call remember_args,$(INTERIM)/.reddit.args,$(REDDIT_ARGS))
 endif
 
 # One run writes both files (a grouped target), each with its .stats.json.
-$(INTERIM)/writingprompts.jsonl $(INTERIM)/askreddit.jsonl &: $(REDDIT_INPUTS) $(REDDIT_SRC) $(INTERIM)/.reddit.args | $(VENV_STAMP)
+$(INTERIM)/writingprompts.jsonl $(INTERIM)/askreddit.jsonl &: $(REDDIT_INPUTS) $(SRC_03_reddit) $(INTERIM)/.reddit.args | $(VENV_STAMP)
 	$(PY) scripts/03_reddit.py $(REDDIT_ARGS) \
 	    --wp-out $(INTERIM)/writingprompts.jsonl --ask-out $(INTERIM)/askreddit.jsonl
 
@@ -116,8 +119,6 @@ data-reddit: $(INTERIM)/writingprompts.jsonl $(INTERIM)/askreddit.jsonl
 # ---- 04 Dataset: Table 1 from the stage outputs + authored data + Super-NI, dedup, splits -----
 LIMA_DATA ?= data/lima
 RUN ?= $(PROFILE)
-DATA_SRC := scripts/04_build_dataset.py $(addprefix scripts/lima/,cli.py io.py funnel.py contract.py \
-          dedup.py superni.py dataset_assembly.py composition.py)
 DATA_INPUTS := $(addprefix $(INTERIM)/,stackexchange.jsonl wikihow.jsonl writingprompts.jsonl askreddit.jsonl) \
           $(addprefix $(AUTHORED)/,train.jsonl dev.jsonl test.jsonl dialogues.jsonl) \
           $(sort $(wildcard $(SUPERNI)/task*.json)) \
@@ -137,7 +138,7 @@ endif
 
 # One run writes every output (a grouped target); train_dialogue.jsonl is written last.
 $(addprefix $(LIMA_DATA)/,train.jsonl dev.jsonl test.jsonl composition.md composition.json) $(DATA_REPORT) \
-$(LIMA_DATA)/train_dialogue.jsonl &: $(DATA_INPUTS) $(DATA_SRC) $(BASE_TARGET) $(INTERIM)/.dataset.args | $(VENV_STAMP)
+$(LIMA_DATA)/train_dialogue.jsonl &: $(DATA_INPUTS) $(SRC_04_build_dataset) $(BASE_TARGET) $(INTERIM)/.dataset.args | $(VENV_STAMP)
 	$(PY) scripts/04_build_dataset.py $(DATA_ARGS) --out $(LIMA_DATA) --report $(DATA_REPORT)
 
 ## Stage 04: stage outputs + authored + Super-NI -> data/lima/{train,dev,test,train_dialogue}.jsonl, Table 1
@@ -148,8 +149,6 @@ data: $(LIMA_DATA)/train_dialogue.jsonl
 #################################################################################
 
 # ---- 00 the base model: LLaMA from a local folder (paper), or a tiny one pretrained here (sample)
-BASE_SRC := scripts/00_tiny_base.py $(addprefix scripts/lima/,cli.py io.py corpus.py tiny_base.py \
-          se_archive.py se_posts.py se_html.py wikihow_parse.py reddit_dump.py)
 BASE_ARGS := --stackexchange $(SE_DUMPS) --wikihow $(WH_CACHE) --reddit $(REDDIT_DUMPS) --steps $(BASE_STEPS) --seed $(SEED)
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.base.args,$(BASE_ARGS))
@@ -157,7 +156,7 @@ endif
 
 # The sample profile builds its base (a BASE stamp, written last); on the paper profile the target
 # is the user's LLaMA folder itself, which Make cannot build: a missing MODEL stops here.
-checkpoints/base/BASE: $(SE_INPUTS) $(WH_INPUTS) $(REDDIT_INPUTS) $(BASE_SRC) $(INTERIM)/.base.args | $(VENV_STAMP)
+checkpoints/base/BASE: $(SE_INPUTS) $(WH_INPUTS) $(REDDIT_INPUTS) $(SRC_00_tiny_base) $(INTERIM)/.base.args | $(VENV_STAMP)
 	$(PY) scripts/00_tiny_base.py $(BASE_ARGS) --out $(@D)
 
 ifeq ($(BASE_TARGET),$(MODEL)/config.json)
@@ -171,8 +170,6 @@ base: $(BASE_TARGET)
 # ---- 05 fine-tuning under torchrun + FSDP2 ------------------------------------------------------
 CKPT_ROOT ?= checkpoints
 TRAIN_OUT := $(CKPT_ROOT)/$(RUN)
-TRAIN_SRC := scripts/05_train.py $(addprefix scripts/lima/,cli.py io.py chat.py schedule.py dropout.py \
-          batching.py distributed.py model_setup.py checkpoint.py loss.py train_report.py sft_data.py contract.py)
 # Only the knobs a profile sets are passed; the rest are the script's defaults, the paper's values.
 TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.jsonl \
           --ppl-set $(INTERIM)/pools/stackexchange.filtered.jsonl \
@@ -191,15 +188,13 @@ TORCHRUN := $(PY) -m torch.distributed.run --nproc_per_node $(NPROC) \
           $(if $(filter 1,$(NNODES)),--standalone,--nnodes $(NNODES) --node_rank $(NODE_RANK) \
           --rdzv_backend c10d --rdzv_endpoint $(RDZV_ENDPOINT) --rdzv_id lima-$(RUN))
 
-$(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(TRAIN_SRC) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
+$(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(SRC_05_train) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
 	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 
 ## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/<run>/epoch_NN
 train: $(TRAIN_OUT)/TRAINED
 
 # ---- 06 evaluation: the paper's decoding, automatic metrics, an LLM judge when one is configured --
-EVAL_SRC := scripts/06_eval.py $(addprefix scripts/lima/,cli.py io.py funnel.py contract.py chat.py \
-          distributed.py generate.py judge.py eval_metrics.py eval_report.py)
 EVAL_PROMPTS ?= $(LIMA_DATA)/test.jsonl
 EVAL_REPORT := $(RESULTS)/$(RUN)/report/eval.md
 # The checkpoint chosen by stage 07 (EVAL_CKPT=checkpoints/<run>/epoch_NN overrides).
@@ -227,12 +222,11 @@ $(call remember_args,$(INTERIM)/.devgen-$(RUN).args,$(DECODE_ARGS))
 endif
 
 # Each epoch's dev responses; the small per-epoch report is written last (the target).
-$(RESULTS)/$(RUN)/report/dev/%.md: $(TRAIN_OUT)/TRAINED $(LIMA_DATA)/dev.jsonl $(EVAL_SRC) $(INTERIM)/.devgen-$(RUN).args | $(VENV_STAMP)
+$(RESULTS)/$(RUN)/report/dev/%.md: $(TRAIN_OUT)/TRAINED $(LIMA_DATA)/dev.jsonl $(SRC_06_eval) $(INTERIM)/.devgen-$(RUN).args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(TRAIN_OUT)/$* --prompts $(LIMA_DATA)/dev.jsonl \
 	    --out $(RESULTS)/$(RUN) $(DECODE_ARGS) --judge-url "" --report $@
 
 # ---- 07 checkpoint selection between epochs 5 and 10 ---------------------------------------------
-SELECT_SRC := scripts/07_select_ckpt.py $(addprefix scripts/lima/,cli.py io.py selection.py eval_metrics.py judge.py)
 SELECTION := $(RESULTS)/$(RUN)/selection.json
 # CKPT=epoch_NN records a person's choice (manual mode); otherwise SELECT_MODE (auto: the judge if
 # JUDGE_BASE_URL and JUDGE_MODEL are set, else the documented metric rule).
@@ -244,7 +238,7 @@ ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.select-$(RUN).args,$(SELECT_ARGS))
 endif
 
-$(SELECTION): $(DEV_GENS) $(SELECT_SRC) $(INTERIM)/.select-$(RUN).args | $(VENV_STAMP)
+$(SELECTION): $(DEV_GENS) $(SRC_07_select_ckpt) $(INTERIM)/.select-$(RUN).args | $(VENV_STAMP)
 	$(PY) scripts/07_select_ckpt.py $(SELECT_ARGS)
 
 ## Stage 07: choose the checkpoint in epochs 5..10 on the dev set (CKPT=epoch_NN records a manual choice)
@@ -256,7 +250,7 @@ review: $(DEV_GENS) | $(VENV_STAMP)
 
 # ---- 06 on the test set, with the chosen checkpoint ------------------------------------------------
 # Generations, metrics, judgments and eval/*.json first; the report fragment last (the target).
-$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE) $(EVAL_SRC) $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
+$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE) $(SRC_06_eval) $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(EVAL_CKPT_DIR) $(EVAL_ARGS) --report $@
 
 ## Stage 06: the chosen checkpoint on the test prompts: metrics, and the judge if JUDGE_BASE_URL/JUDGE_MODEL
@@ -271,7 +265,7 @@ REPORT_INPUTS := $(SE_DUMPS) $(if $(WH_CSV),$(WH_CSV),$(WH_CACHE)) $(REDDIT_DUMP
 REPORT_EXTRA := $(wildcard $(RESULTS)/$(PROFILE)-dialogue/report/dialogue.md \
           $(RESULTS)/$(PROFILE)-ablations/report/ablations.md $(RESULTS)/$(PROFILE)-no-format/report/format_ablation.md)
 
-$(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REPORT_EXTRA) scripts/08_report.py | $(VENV_STAMP)
+$(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REPORT_EXTRA) $(SRC_08_report) | $(VENV_STAMP)
 	$(PY) scripts/08_report.py --results $(RESULTS)/$(RUN) --interim $(INTERIM) --lima-data $(LIMA_DATA) \
 	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED) \
 	    $(if $(REPORT_EXTRA),--fragments $(REPORT_EXTRA))
@@ -297,7 +291,7 @@ JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE
 DIALOGUE_RUN := $(PROFILE)-dialogue
 NOFMT_RUN := $(PROFILE)-no-format
 ABL_SIZES := $(subst $(comma), ,$(ABLATION_SIZES))
-# The names 09_ablation_data.py gives (lima/ablations.py variant_plan): three pools at ABLATION_SIZE,
+# The names 09_ablation_data.py gives (lima/eval/ablations.py variant_plan): three pools at ABLATION_SIZE,
 # then the filtered Stack Exchange series.
 ABL_VARIANTS := $(addsuffix -$(ABLATION_SIZE),se-filtered se-unfiltered wikihow) \
           $(addprefix se-filtered-,$(sort $(filter-out $(ABLATION_SIZE),$(ABL_SIZES))))
@@ -315,8 +309,6 @@ FORCE:
 
 # ---- 10 multi-turn dialogue (§6): a second model on train_dialogue.jsonl, both on scripted talks --
 SCRIPTED ?= $(AUTHORED)/scripted_conversations.jsonl
-DIALOGUE_SRC := scripts/10_dialogue.py $(addprefix scripts/lima/,cli.py io.py funnel.py chat.py generate.py \
-          judge.py dialogue.py eval_metrics.py eval_report.py)
 DIALOGUE_REPORT := $(RESULTS)/$(DIALOGUE_RUN)/report/dialogue.md
 DIALOGUE_ARGS := --conversations $(SCRIPTED) --out $(RESULTS)/$(DIALOGUE_RUN) $(DECODE_ARGS) $(JUDGE_ARGS) \
           $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
@@ -330,7 +322,7 @@ $(RESULTS)/$(DIALOGUE_RUN)/selection.json: $(LIMA_DATA)/train_dialogue.jsonl FOR
 endif
 
 # Generations (turn by turn), eval/dialogue.json; the report fragment last (the target).
-$(DIALOGUE_REPORT): $(SELECTION) $(RESULTS)/$(DIALOGUE_RUN)/selection.json $(SCRIPTED) $(DIALOGUE_SRC) \
+$(DIALOGUE_REPORT): $(SELECTION) $(RESULTS)/$(DIALOGUE_RUN)/selection.json $(SCRIPTED) $(SRC_10_dialogue) \
           $(INTERIM)/.dialogue.args | $(VENV_STAMP)
 	$(PY) scripts/10_dialogue.py --zero-shot $(TRAIN_OUT)/selected --dialogue $(CKPT_ROOT)/$(DIALOGUE_RUN)/selected \
 	    $(DIALOGUE_ARGS) --report $@
@@ -339,7 +331,6 @@ $(DIALOGUE_REPORT): $(SELECTION) $(RESULTS)/$(DIALOGUE_RUN)/selection.json $(SCR
 dialogue: $(DIALOGUE_REPORT)
 
 # ---- 09 ablations (§5): diversity, quality, quantity from the pools, the smaller-model recipe ------
-ABL_DATA_SRC := scripts/09_ablation_data.py $(addprefix scripts/lima/,cli.py io.py funnel.py contract.py ablations.py)
 ABL_DATA_ARGS := --filtered $(INTERIM)/pools/stackexchange.filtered.jsonl \
           --unfiltered $(INTERIM)/pools/stackexchange.unfiltered.jsonl --wikihow $(INTERIM)/pools/wikihow.jsonl \
           --size $(ABLATION_SIZE) --sizes $(ABLATION_SIZES)
@@ -352,7 +343,7 @@ endif
 
 # The pools are side outputs of stages 01 and 02, whose targets are the stage files; variants.json last.
 $(foreach v,$(ABL_VARIANTS),$(ABLATION_DATA)/$(v)/train.jsonl) $(ABLATION_DATA)/variants.json &: \
-          $(INTERIM)/stackexchange.jsonl $(INTERIM)/wikihow.jsonl $(ABL_DATA_SRC) $(INTERIM)/.ablation-data.args | $(VENV_STAMP)
+          $(INTERIM)/stackexchange.jsonl $(INTERIM)/wikihow.jsonl $(SRC_09_ablation_data) $(INTERIM)/.ablation-data.args | $(VENV_STAMP)
 	$(PY) scripts/09_ablation_data.py pools $(ABL_DATA_ARGS) --out $(ABLATION_DATA)
 
 ifeq ($(VARIANT_RUN),)
@@ -361,13 +352,13 @@ $(RESULTS)/$(PROFILE)-abl-%/selection.json: $(ABLATION_DATA)/%/train.jsonl FORCE
 endif
 
 # Stage 06 on the chosen epoch: 5 samples per test prompt, the 1-6 judge when configured.
-$(RESULTS)/$(PROFILE)-abl-%/report/eval.md: $(RESULTS)/$(PROFILE)-abl-%/selection.json $(EVAL_PROMPTS) $(EVAL_SRC) \
+$(RESULTS)/$(PROFILE)-abl-%/report/eval.md: $(RESULTS)/$(PROFILE)-abl-%/selection.json $(EVAL_PROMPTS) $(SRC_06_eval) \
           $(INTERIM)/.ablation-eval.args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(CKPT_ROOT)/$(PROFILE)-abl-$*/selected \
 	    --out $(RESULTS)/$(PROFILE)-abl-$* $(ABL_EVAL_ARGS) --report $@
 
 $(ABL_OUT)/report/ablations.md: $(foreach v,$(ABL_VARIANTS),$(RESULTS)/$(PROFILE)-abl-$(v)/report/eval.md) \
-          $(ABLATION_DATA)/variants.json scripts/09_ablations.py $(addprefix scripts/lima/,ablations.py eval_report.py) | $(VENV_STAMP)
+          $(ABLATION_DATA)/variants.json $(SRC_09_ablations) | $(VENV_STAMP)
 	$(PY) scripts/09_ablations.py --variants $(ABLATION_DATA)/variants.json --results $(RESULTS) \
 	    --run-prefix $(PROFILE)-abl- --prompts $(EVAL_PROMPTS) --model $(ABLATION_MODEL) --out $(ABL_OUT)
 
@@ -375,8 +366,6 @@ $(ABL_OUT)/report/ablations.md: $(foreach v,$(ABL_VARIANTS),$(RESULTS)/$(PROFILE
 ablations: $(ABL_OUT)/report/ablations.md
 
 # ---- 09 format constraints (Appendix E): the model trained without them against the full one -----
-FORMAT_SRC := scripts/09_format_ablation.py $(addprefix scripts/lima/,cli.py io.py contract.py chat.py generate.py \
-          judge.py dialogue.py ablations.py eval_metrics.py eval_report.py)
 FORMAT_REPORT := $(RESULTS)/$(NOFMT_RUN)/report/format_ablation.md
 FORMAT_ARGS := --prompts $(EVAL_PROMPTS) --train $(LIMA_DATA)/train.jsonl --out $(RESULTS)/$(NOFMT_RUN) $(DECODE_ARGS) $(JUDGE_ARGS) \
           $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
@@ -385,7 +374,7 @@ $(call remember_args,$(INTERIM)/.format-ablation.args,$(FORMAT_ARGS))
 endif
 
 # From the main training set ($(LIMA_DATA)/train.jsonl, named outright: inside a sub-make TRAIN_FILE differs).
-$(ABLATION_DATA)/no-format/train.jsonl: $(LIMA_DATA)/train.jsonl $(ABL_DATA_SRC) | $(VENV_STAMP)
+$(ABLATION_DATA)/no-format/train.jsonl: $(LIMA_DATA)/train.jsonl $(SRC_09_ablation_data) | $(VENV_STAMP)
 	$(PY) scripts/09_ablation_data.py without-format --train $< --out $@
 
 ifeq ($(VARIANT_RUN),)
@@ -393,7 +382,7 @@ $(RESULTS)/$(NOFMT_RUN)/selection.json: $(ABLATION_DATA)/no-format/train.jsonl F
 	+$(SUBRUN) select RUN=$(NOFMT_RUN) TRAIN_FILE=$<
 endif
 
-$(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PROMPTS) $(FORMAT_SRC) \
+$(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PROMPTS) $(SRC_09_format_ablation) \
           $(INTERIM)/.format-ablation.args | $(VENV_STAMP)
 	$(PY) scripts/09_format_ablation.py --full $(TRAIN_OUT)/selected --ablated $(CKPT_ROOT)/$(NOFMT_RUN)/selected \
 	    $(FORMAT_ARGS) --report $@

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import torch
 
-from lima.cli import StageError, progress, run_main, setup_logging
-from lima.corpus import reddit_texts, stackexchange_texts, wikihow_texts
+from lima.errors import StageError
+from lima.progress import progress
+from lima.cli import run_main, setup_logging
+from lima.base.corpus import reddit_texts, stackexchange_texts, wikihow_texts
 from lima.io import atomic_write, write_json
-from lima.tiny_base import pack_corpus, pretrain, save_base, tiny_config, train_tokenizer
+from lima.base.tiny import pack_corpus, pretrain, save_base, tiny_config, train_tokenizer
 
 log = logging.getLogger("lima.base")
 

@@ -17,14 +17,17 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from lima.cli import StageError, make_rng, progress, run_main, setup_logging
+from lima.errors import StageError
+from lima.rng import make_rng
+from lima.progress import progress
+from lima.cli import run_main, setup_logging
 from lima.funnel import Funnel, describe_inputs, write_stats
 from lima.io import write_jsonl
-from lima.se_archive import READERS, MissingTable, find_sites, posts_blocks, table_blocks
-from lima.se_dialogues import comment_chains
-from lima.se_posts import collect_site, read_comments
-from lima.se_sample import TAU, temperature_sample, to_dialogue, to_record
-from lima.se_sites import classify, site_key
+from lima.sources.stackexchange.archive import READERS, MissingTable, find_sites, posts_blocks, table_blocks
+from lima.sources.stackexchange.dialogues import comment_chains
+from lima.sources.stackexchange.posts import collect_site, read_comments
+from lima.sources.stackexchange.sampling import TAU, temperature_sample, to_dialogue, to_record
+from lima.sources.stackexchange.sites import classify, site_key
 
 log = logging.getLogger("lima.stackexchange")
 
@@ -51,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="hold at most this many of a site's best-scoring title-only questions (memory bound "
                         "for Stack Overflow; more than any quota or pool draws from one site)")
     p.add_argument("--default-category", choices=("stem", "other"), default=None,
-                   help="category for a site missing from lima/se_sites.py (default: such a site is an error)")
+                   help="category for a site missing from lima/sources/stackexchange/sites.py (default: such a site is an error)")
     # ---- running
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling and of the title/body choice")
     p.add_argument("-j", "--jobs", type=int, default=1, help="sites read in parallel (output identical for any value)")
@@ -94,7 +97,7 @@ def main(argv=None) -> int:
         try:
             category, why = classify(src.site, args.default_category)
         except KeyError:
-            raise StageError(src.path, f"unknown site {src.site!r}: add it to scripts/lima/se_sites.py "
+            raise StageError(src.path, f"unknown site {src.site!r}: add it to scripts/lima/sources/stackexchange/sites.py "
                              "or pass --default-category stem|other") from None
         if category is None:
             excluded[src.site] = why

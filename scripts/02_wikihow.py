@@ -18,13 +18,15 @@ import logging
 import sys
 from pathlib import Path
 
-from lima.cli import StageError, progress, run_main, setup_logging
+from lima.errors import StageError
+from lima.progress import progress
+from lima.cli import run_main, setup_logging
 from lima.funnel import Funnel, describe_inputs, write_stats
 from lima.io import write_jsonl
-from lima.wikihow_fetch import BASE_URL, INDEX, Fetcher
-from lima.wikihow_parse import (OPTIONAL_SECTIONS, ParseSkip, csv_slug, decode_page,
+from lima.sources.wikihow.fetch import BASE_URL, INDEX, Fetcher
+from lima.sources.wikihow.parse import (OPTIONAL_SECTIONS, ParseSkip, csv_slug, decode_page,
                                 iter_csv_articles, make_record, parse_article)
-from lima.wikihow_sample import CATEGORIES, sample_crawl, sample_uniform
+from lima.sources.wikihow.crawl import CATEGORIES, sample_crawl, sample_uniform
 
 log = logging.getLogger("lima.wikihow")
 

@@ -15,12 +15,14 @@ import logging
 import sys
 from pathlib import Path
 
-from lima.cli import StageError, progress, run_main, setup_logging
+from lima.errors import StageError
+from lima.progress import progress
+from lima.cli import run_main, setup_logging
 from lima.funnel import describe_inputs, write_stats
 from lima.io import write_jsonl
-from lima.reddit_dump import BLOCK_SIZE, DumpReader, find_dumps
-from lima.reddit_prefilter import ENGINES
-from lima.reddit_select import (MIN_STORY_WORDS, Diversity, Pool, Sink, Stories, read_pins, scan_comments,
+from lima.sources.reddit.dump import BLOCK_SIZE, DumpReader, find_dumps
+from lima.sources.reddit.prefilter import ENGINES
+from lima.sources.reddit.select import (MIN_STORY_WORDS, Diversity, Pool, Sink, Stories, read_pins, scan_comments,
                                 scan_submissions, select_ask, select_wp)
 
 log = logging.getLogger("lima.reddit")

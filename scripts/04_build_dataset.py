@@ -19,15 +19,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.cli import StageError, run_main, setup_logging
-from lima.composition import build_composition, load_length_fn, render_markdown, render_report_fragment
-from lima.contract import check_rows
-from lima.dataset_assembly import (BUCKETS, RELEASE_PARTS, Bucket, assemble, quota_report, read_release,
+from lima.errors import StageError
+from lima.cli import run_main, setup_logging
+from lima.dataset.composition import build_composition, load_length_fn, render_markdown, render_report_fragment
+from lima.dataset.contract import check_rows
+from lima.dataset.assembly import (BUCKETS, RELEASE_PARTS, Bucket, assemble, quota_report, read_release,
                                    read_source, se_category, split_release_test, with_pool)
-from lima.dedup import NEAR_DUP_JACCARD, NGRAM
+from lima.dataset.dedup import NEAR_DUP_JACCARD, NGRAM
 from lima.funnel import Funnel, describe_inputs, write_stats
 from lima.io import atomic_write, write_json, write_jsonl
-from lima.superni import load_tasks, superni_candidates
+from lima.sources.superni import load_tasks, superni_candidates
 
 log = logging.getLogger("lima.dataset")
 SPLITS = ("train", "dev", "test", "train_dialogue")

@@ -23,18 +23,21 @@ from pathlib import Path
 import torch
 from transformers.utils import logging as hf_logging
 
-from lima.batching import collate, plan_epoch, steps_per_epoch
+from lima.train.batching import collate, plan_epoch, steps_per_epoch
 from lima.chat import Rendered, show_example
-from lima.checkpoint import export_model, find_state, fingerprint, load_state, parse_keep, save_state
-from lima.cli import StageError, progress, run_main, setup_logging
+from lima.train.checkpoint import export_model, find_state, fingerprint, load_state, parse_keep, save_state
+from lima.errors import StageError
+from lima.progress import progress
+from lima.cli import run_main, setup_logging
+from lima.deps import project_sources
 from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, init_distributed, is_main,
                               log0, peak_mem_mb, rank, world_size)
 from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
-from lima.loss import evaluate, micro_loss
-from lima.model_setup import build_model, load_tokenizer
-from lima.schedule import lr_at
-from lima.sft_data import read_conversations, render_all
-from lima.train_report import plot_training, write_report_fragment
+from lima.train.loss import evaluate, micro_loss
+from lima.train.model import build_model, load_tokenizer
+from lima.train.schedule import lr_at
+from lima.train.data import read_conversations, render_all
+from lima.train.report import plot_training, write_report_fragment
 
 log = logging.getLogger("lima.train")
 
@@ -151,9 +154,7 @@ def train(args, device) -> int:
                                  "activation_checkpointing", "cpu_offload", "export_dtype")}
     # The code that shapes the weights is part of the fingerprint: Make reruns training when it changes,
     # and a finished state made by older code must not pass for the new result.
-    code = [Path(__file__)] + [Path(__file__).parent / "lima" / f"{m}.py" for m in
-                               ("batching", "chat", "checkpoint", "contract", "distributed", "dropout",
-                                "loss", "model_setup", "schedule", "sft_data")]
+    code = project_sources(__file__)     # the same import closure Make's prerequisites come from
     fp = fingerprint([p for p in (args.train, args.dev, args.ppl_set, args.model / "config.json", *code) if p],
                      run_settings)
     state_dir = args.out / "state"

@@ -25,12 +25,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.cli import StageError, make_rng, run_main, setup_logging
-from lima.contract import read_contract_rows
-from lima.eval_metrics import generation_metrics, mean_ci95, shares
-from lima.eval_report import NO_JUDGE_LINE, plot_winrates, write_report
+from lima.errors import StageError
+from lima.rng import make_rng
+from lima.cli import run_main, setup_logging
+from lima.dataset.contract import read_contract_rows
+from lima.eval.metrics import generation_metrics, mean_ci95, shares
+from lima.eval.report import NO_JUDGE_LINE, plot_winrates, write_report
 from lima.funnel import Funnel, describe_inputs, stats_path, write_stats
-from lima.generate import Decoding
+from lima.eval.generate import Decoding
 from lima.io import read_jsonl, write_json, write_jsonl
 
 log = logging.getLogger("lima.eval")
@@ -117,7 +119,7 @@ def generate_locally(args, rows, decoding, counts):
 
     from lima.chat import EOT
     from lima.distributed import cleanup_distributed, init_distributed, is_main, rank, world_size
-    from lima.generate import generate_all, generation_rows, load_checkpoint, make_jobs, shard_jobs
+    from lima.eval.generate import generate_all, generation_rows, load_checkpoint, make_jobs, shard_jobs
 
     from transformers.utils import logging as hf_logging
     if not sys.stderr.isatty():
@@ -168,7 +170,7 @@ def main(argv=None) -> int:
     if problems := check_args(args):
         raise StageError("06_eval.py", "; ".join(problems))
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
-    from lima.judge import api_key_from_env
+    from lima.eval.judge import api_key_from_env
     api_key = api_key_from_env()        # never a flag, never written
 
     # ---- prompts
@@ -192,8 +194,8 @@ def main(argv=None) -> int:
         log.info("reusing %s (same checkpoint, prompts and decoding)", gen_path)
     else:
         if args.generate_via_api:
-            from lima.generate import api_generation_rows
-            from lima.judge import ChatClient
+            from lima.eval.generate import api_generation_rows
+            from lima.eval.judge import ChatClient
             client = ChatClient(args.api_url or args.judge_url, args.generate_via_api, api_key=api_key,
                                 cache_path=args.out / "judgments" / "generate.jsonl",
                                 concurrency=args.judge_concurrency, budget=args.judge_budget, timeout=args.judge_timeout)
@@ -218,7 +220,7 @@ def main(argv=None) -> int:
     if not args.judge_url:
         print(f"judge: {NO_JUDGE_LINE}")
     else:
-        from lima.judge import ChatClient
+        from lima.eval.judge import ChatClient
         client = ChatClient(args.judge_url, args.judge_model, api_key=api_key, cache_path=args.out / "judgments" / "judge.jsonl",
                             concurrency=args.judge_concurrency, budget=args.judge_budget, timeout=args.judge_timeout)
         judged = run_judge(lambda: judge_all(args, client, rows, gens, name))
@@ -260,7 +262,7 @@ def read_baseline(path: Path) -> dict[str, str]:
 
 
 def run_judge(fn):
-    from lima.judge import JudgeError
+    from lima.eval.judge import JudgeError
     try:
         return fn()
     except JudgeError as e:
@@ -269,7 +271,7 @@ def run_judge(fn):
 
 def judge_all(args, client, rows, gens, name) -> dict:
     """The judgments asked for with --judge; each writes eval/<name>.<kind>.{jsonl,json}."""
-    from lima.judge import judge_pairwise, judge_single
+    from lima.eval.judge import judge_pairwise, judge_single
 
     eval_dir = args.out / "eval"
     by_id = {r["id"]: r for r in rows}

@@ -18,10 +18,11 @@ import os
 import sys
 from pathlib import Path
 
-from lima.cli import StageError, run_main, setup_logging
-from lima.eval_metrics import generation_metrics
+from lima.errors import StageError
+from lima.cli import run_main, setup_logging
+from lima.eval.metrics import generation_metrics
 from lima.io import atomic_write, read_jsonl, write_json
-from lima.selection import (LENGTH_WEIGHT, choose_by_score, exported_epochs, metric_score, parse_window,
+from lima.eval.selection import (LENGTH_WEIGHT, choose_by_score, exported_epochs, metric_score, parse_window,
                             review_html, round_robin, win_rates)
 
 log = logging.getLogger("lima.select")
@@ -70,7 +71,7 @@ def link_selected(checkpoints: Path, epoch: int) -> None:
 
 
 def judge_candidates(args, epochs, gens, prompts) -> tuple[dict, list[dict]]:
-    from lima.judge import ChatClient, api_key_from_env, judge_pairwise
+    from lima.eval.judge import ChatClient, api_key_from_env, judge_pairwise
     client = ChatClient(args.judge_url, args.judge_model, cache_path=args.results / "judgments" / "selection.jsonl",
                         api_key=api_key_from_env())
     results = []

@@ -17,7 +17,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from lima.cli import StageError, run_main
+from lima.errors import StageError
+from lima.cli import run_main
 from lima.io import atomic_write, read_jsonl, write_json
 
 PARTS = ("data", "train", "selection", "eval", "dialogue", "ablations", "format_ablation")

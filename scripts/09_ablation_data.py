@@ -19,9 +19,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.ablations import build_variant, parse_sizes, variant_plan, without_flag
-from lima.cli import StageError, run_main, setup_logging
-from lima.contract import ContractError, check_row, read_contract_rows
+from lima.eval.ablations import build_variant, parse_sizes, variant_plan, without_flag
+from lima.errors import StageError
+from lima.cli import run_main, setup_logging
+from lima.dataset.contract import ContractError, check_row, read_contract_rows
 from lima.funnel import Funnel, describe_inputs, write_stats
 from lima.io import write_json, write_jsonl
 

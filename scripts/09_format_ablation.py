@@ -15,12 +15,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.ablations import render_format_report, without_flag
-from lima.cli import StageError, run_main, setup_logging
-from lima.contract import read_contract_rows
-from lima.dialogue import generate_file
-from lima.eval_metrics import generation_metrics, shares
-from lima.eval_report import NO_JUDGE_LINE
+from lima.eval.ablations import render_format_report, without_flag
+from lima.errors import StageError
+from lima.cli import run_main, setup_logging
+from lima.dataset.contract import read_contract_rows
+from lima.eval.dialogue import generate_file
+from lima.eval.metrics import generation_metrics, shares
+from lima.eval.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json, write_jsonl
 
 log = logging.getLogger("lima.format_ablation")
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
         problems.append("the judge needs both a URL (--judge-url or JUDGE_BASE_URL) and a model (--judge-model or JUDGE_MODEL)")
     if problems:
         raise StageError("09_format_ablation.py", "; ".join(problems))
-    from lima.generate import Decoding
+    from lima.eval.generate import Decoding
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
 
     # ---- the flagged prompts, as one-turn conversations
@@ -89,7 +90,7 @@ def main(argv=None) -> int:
     if not args.judge_url:
         print(f"judge: {NO_JUDGE}")
     else:
-        from lima.judge import ChatClient, JudgeError, api_key_from_env, judge_pairwise
+        from lima.eval.judge import ChatClient, JudgeError, api_key_from_env, judge_pairwise
         client = ChatClient(args.judge_url, args.judge_model, api_key=api_key_from_env(),
                             cache_path=args.out / "judgments" / "format_ablation.jsonl", budget=args.judge_budget)
         pairs = [{"id": g["id"], "sample_idx": 0, "prompt": g["prompt"], "ours": g["response"],

@@ -15,13 +15,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.cli import StageError, run_main, setup_logging
-from lima.dialogue import generate_file, judge_dialogue, read_conversations, render_report, summarize_labels
-from lima.eval_metrics import generation_metrics
-from lima.eval_report import NO_JUDGE_LINE
+from lima.errors import StageError
+from lima.cli import run_main, setup_logging
+from lima.eval.dialogue import generate_file, judge_dialogue, read_conversations, render_report, summarize_labels
+from lima.eval.metrics import generation_metrics
+from lima.eval.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json, write_jsonl
 
-log = logging.getLogger("lima.dialogue")
+log = logging.getLogger("lima.eval.dialogue")
 NO_JUDGE = NO_JUDGE_LINE.replace("`make eval`", "`make dialogue`")
 
 
@@ -72,8 +73,8 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     if problems := check_args(args):
         raise StageError("10_dialogue.py", "; ".join(problems))
-    from lima.generate import Decoding
-    from lima.judge import api_key_from_env
+    from lima.eval.generate import Decoding
+    from lima.eval.judge import api_key_from_env
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     counts = Counter()
     convs = read_conversations(args.conversations, counts)
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
     if not args.judge_url:
         print(f"judge: {NO_JUDGE}")
     else:
-        from lima.judge import ChatClient, JudgeError
+        from lima.eval.judge import ChatClient, JudgeError
         client = ChatClient(args.judge_url, args.judge_model, api_key=api_key_from_env(),
                             cache_path=args.out / "judgments" / "dialogue.jsonl", concurrency=args.judge_concurrency,
                             budget=args.judge_budget, timeout=args.judge_timeout)

@@ -61,7 +61,7 @@ def toy_rows(n=40):
 @pytest.fixture(scope="session")
 def toy(tmp_path_factory):
     """A tiny untrained base (base/) with toy train.jsonl and dev.jsonl beside it."""
-    from lima.tiny_base import make_tiny_base
+    from lima.base.tiny import make_tiny_base
     d = tmp_path_factory.mktemp("toy")
     make_tiny_base(TOY_TEXTS, d / "base")
     rows = toy_rows()

@@ -12,9 +12,9 @@ import pytest
 from safetensors.torch import load_file
 
 from conftest import ROOT, run_script
-from lima.ablations import parse_sizes, variant_plan
-from lima.dialogue import render_history, summarize_labels
-from lima.tiny_base import make_tiny_base
+from lima.eval.ablations import parse_sizes, variant_plan
+from lima.eval.dialogue import render_history, summarize_labels
+from lima.base.tiny import make_tiny_base
 from test_eval_judge import StandIn
 
 WORDS = "bread flour water salt tomato balcony sun leaves letter coffee plan market section list".split()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lima.sft_data import read_conversations
+from lima.train.data import read_conversations
 
 AUTHORED = Path(__file__).resolve().parents[1] / "data" / "authored"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_script
-from lima.contract import normalize_row, release_id
-from lima.dedup import PromptIndex, normalize_text
-from lima.superni import load_tasks, task_verdict
+from lima.dataset.contract import normalize_row, release_id
+from lima.dataset.dedup import PromptIndex, normalize_text
+from lima.sources.superni import load_tasks, task_verdict
 
 SCRIPT = "04_build_dataset.py"
 SAMPLE_SUPERNI = ROOT / "data" / "sample" / "superni"

@@ -1,10 +1,12 @@
-"""lima.cli: the progress bar helper every stage uses.
+"""lima.progress and lima.cli: the progress bar every stage uses, and the one-line error.
 
 Run: .venv/bin/python -m pytest -q tests/test_cli.py
 """
 import io
 
-from lima.cli import progress
+from lima.cli import run_main
+from lima.errors import StageError
+from lima.progress import progress
 
 
 class Terminal(io.StringIO):
@@ -12,13 +14,14 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_a_hidden_bar_passes_items_through_and_counts_like_tqdm():
-    bar = progress(range(4), total=4, file=io.StringIO())
+def test_a_bar_off_a_terminal_passes_items_through_and_draws_nothing():
+    out = io.StringIO()
+    bar = progress(range(4), total=4, file=out)
     assert list(bar) == [0, 1, 2, 3]
-    with progress(total=10, initial=3, disable=None, file=io.StringIO()) as bar:
+    with progress(total=10, initial=3, file=out) as bar:
         bar.update(2)
         bar.set_postfix(loss="0.1")
-    assert bar.n == 5 and type(bar).__name__ == "_HiddenBar"
+    assert out.getvalue() == ""
 
 
 def test_a_bar_on_a_terminal_is_drawn():
@@ -26,4 +29,10 @@ def test_a_bar_on_a_terminal_is_drawn():
     with progress(total=2, desc="steps", file=out) as bar:
         bar.update(2)
     assert bar.n == 2 and "steps" in out.getvalue() and "2/2" in out.getvalue()
-    assert type(progress(total=1, file=io.StringIO(), disable=False)).__name__ == "tqdm"
+
+
+def test_a_stage_error_is_one_line_and_exit_2(capsys):
+    def main(argv):
+        raise StageError("data/x.jsonl", "no such file")
+    assert run_main(main) == 2
+    assert capsys.readouterr().err == "error: data/x.jsonl: no such file\n"

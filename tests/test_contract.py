@@ -1,4 +1,4 @@
-"""The data-contract validator (lima/contract.py) that stage 04 writes with and stage 05 reads with.
+"""The data-contract validator (lima/dataset/contract.py) that stage 04 writes with and stage 05 reads with.
 
 Run: .venv/bin/python -m pytest -q tests/test_contract.py
 """
@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from lima.cli import StageError
-from lima.contract import (ContractError, check_row, check_rows, conversation_of, normalize_row,
+from lima.errors import StageError
+from lima.dataset.contract import (ContractError, check_row, check_rows, conversation_of, normalize_row,
                            read_contract_rows, release_id)
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import run_script
 from judge_standin import StandIn  # noqa: F401  (other test files import it from here too)
-from lima.agreement import item_score, tie_discounted_accuracy
-from lima.judge import (BudgetExhausted, ChatClient, JudgeError, debias, parse_absolute, parse_likert,
+from lima.eval.agreement import item_score, tie_discounted_accuracy
+from lima.eval.judge import (BudgetExhausted, ChatClient, JudgeError, debias, parse_absolute, parse_likert,
                         parse_pairwise, parse_safety, retry_after_seconds)
 
 SECRET = "sk-test-DO-NOT-WRITE-9f8e7d"

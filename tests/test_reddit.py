@@ -16,14 +16,14 @@ import pytest
 import zstandard
 
 from conftest import ROOT, run_script
-from lima.cli import StageError
-from lima.reddit_dump import (DumpReader, classify_dump, find_dumps, iter_blocks, iter_decompressed,
+from lima.errors import StageError
+from lima.sources.reddit.dump import (DumpReader, classify_dump, find_dumps, iter_blocks, iter_decompressed,
                               normalise_comment, normalise_post, parse_line, scan_blocks)
-from lima.reddit_prefilter import ENGINES, ScoreLines, ValueLines, at_least
-from lima.reddit_sample import build_sample, comment, compress_long, make_story, submission, write_zst
-from lima.reddit_select import (Diversity, Pool, Sink, ask_post_reason, read_pins, scan_submissions, story_reason,
+from lima.sources.reddit.prefilter import ENGINES, ScoreLines, ValueLines, at_least
+from tools.build_sample_reddit import build_sample, comment, compress_long, make_story, submission, write_zst
+from lima.sources.reddit.select import (Diversity, Pool, Sink, ask_post_reason, read_pins, scan_submissions, story_reason,
                                 tiebreak, wp_post_reason)
-from lima.reddit_text import clean_markup, jaccard, shingles, split_title_tags, strip_all_tags
+from lima.sources.reddit.text import clean_markup, jaccard, shingles, split_title_tags, strip_all_tags
 
 SAMPLE = ROOT / "data" / "sample" / "reddit"
 PINS = ROOT / "data" / "authored" / "reddit_pins.txt"
@@ -326,7 +326,7 @@ def test_a_killed_parent_leaves_no_decompressor_behind(tmp_path):
     """The child blocks on a full pipe; once the parent dies, its next write fails and it ends."""
     f = write_zst(tmp_path / "RC_2020-01.zst", [b'{"body": "%d"}' % i for i in range(400_000)])
     script = ("import sys, time; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
-              "from lima.reddit_dump import DumpReader; r = DumpReader([Path(sys.argv[1])], 4096); "
+              "from lima.sources.reddit.dump import DumpReader; r = DumpReader([Path(sys.argv[1])], 4096); "
               "next(r.blocks(Path(sys.argv[1]))); print(r.proc.pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", script, str(f), str(ROOT / "scripts")], stdout=subprocess.PIPE)
     child = int(parent.stdout.readline())

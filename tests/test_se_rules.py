@@ -4,8 +4,9 @@ Run: .venv/bin/python -m pytest -q tests/test_se_rules.py
 """
 import pytest
 
-from lima import se_rules, se_sites
-from lima.se_html import clean_html
+from lima.sources.stackexchange import rules as se_rules
+from lima.sources.stackexchange import sites as se_sites
+from lima.sources.stackexchange.html import clean_html
 
 # Written by us to look like real titles. True = a reader can answer from the title alone.
 LABELLED_TITLES = [

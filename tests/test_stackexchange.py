@@ -11,11 +11,11 @@ import libarchive
 import pytest
 
 from conftest import ROOT, run_script
-from lima.cli import StageError
-from lima.se_archive import SiteSource, find_sites, posts_blocks
-from lima.se_posts import collect_site, filter_bad_chars, iter_rows
-from lima.se_sample import temperature_sample, to_record
-from lima.cli import make_rng
+from lima.errors import StageError
+from lima.sources.stackexchange.archive import SiteSource, find_sites, posts_blocks
+from lima.sources.stackexchange.posts import collect_site, filter_bad_chars, iter_rows
+from lima.sources.stackexchange.sampling import temperature_sample, to_record
+from lima.rng import make_rng
 
 SAMPLE = ROOT / "data" / "sample" / "stackexchange"
 
@@ -347,14 +347,14 @@ def test_sample_dumps_run_end_to_end_same_bytes_for_any_jobs(tmp_path):
 # ---- comment chains -> dialogues (PAPER.md §10) --------------------------------------------------
 
 def test_comment_cleaning_edits_are_applied_and_named():
-    from lima.se_dialogues import clean_comment
+    from lima.sources.stackexchange.dialogues import clean_comment
     text, edits = clean_comment("@maria see [the docs](https://example.org/x) or https://foo.org/y, use `ls -a`")
     assert text == "see the docs or , use ```ls -a```"
     assert edits == ["mention_removed", "link_text_kept", "url_removed"]
 
 
 def test_comment_chains_alternate_merge_and_end_on_the_answerer():
-    from lima.se_dialogues import comment_chains
+    from lima.sources.stackexchange.dialogues import comment_chains
     pair = {"answer_id": 11, "asker": "17", "answerer": "9", "question_id": 10}
     c = lambda i, user, text, t: {"id": i, "post_id": 11, "user_id": user, "text": text, "created": f"2012-01-01T00:00:{t:02d}"}
     comments = [c(5, "9", "Answerer adds a note first.", 1), c(3, "17", "Is it safe overnight?", 2),

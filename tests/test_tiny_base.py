@@ -5,7 +5,7 @@ Run: .venv/bin/python -m pytest -q tests/test_tiny_base.py
 import json
 
 from conftest import ROOT, run_script
-from lima.corpus import reddit_texts, stackexchange_texts, wikihow_texts
+from lima.base.corpus import reddit_texts, stackexchange_texts, wikihow_texts
 
 SAMPLE = ROOT / "data" / "sample"
 

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from conftest import ROOT, run_script, write_rows
-from lima.batching import collate, n_targets, plan_epoch
+from lima.train.batching import collate, n_targets, plan_epoch
 from lima.chat import EOT, IGNORE, render_conversation
-from lima.dropout import add_residual_dropout
-from lima.model_setup import load_tokenizer
-from lima.schedule import lr_at, resid_dropout_rates
-from lima.tiny_base import tiny_config
+from lima.train.dropout import add_residual_dropout
+from lima.train.model import load_tokenizer
+from lima.train.schedule import lr_at, resid_dropout_rates
+from lima.base.tiny import tiny_config
 
 COMMON = ["--epochs", "3", "--batch-size", "8", "--lr", "1e-2", "--final-lr", "1e-3", "--max-len", "64",
           "--keep-epochs", "all"]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_script
-from lima.cli import StageError
-from lima.wikihow_fetch import Fetcher, load_index, retry_after
+from lima.errors import StageError
+from lima.sources.wikihow.fetch import Fetcher, load_index, retry_after
 
 SAMPLE = ROOT / "data" / "sample" / "wikihow"
 UA = "lima-repro-tests/1.0 (tests@example.org)"

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from conftest import run_script
-from lima.cli import StageError
-from lima.wikihow_parse import (ParseSkip, csv_slug, decode_page, iter_csv_articles, make_record,
+from lima.errors import StageError
+from lima.sources.wikihow.parse import (ParseSkip, csv_slug, decode_page, iter_csv_articles, make_record,
                                 parse_article, render_response, to_prompt)
-from lima.wikihow_sample import category_key, is_article_key, parse_category_page
+from lima.sources.wikihow.crawl import category_key, is_article_key, parse_category_page
 
 STEP = ('<li id="step-id-{m}{n}"><div class="mwimg"><a class="image lightbox" href="/Image:X.jpg">'
         '<img src="data:image/gif;base64,R0lG" data-src="https://cdn.example/step-{m}{n}.jpg" alt="Step picture"></a></div>'

@@ -29,7 +29,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 from lima.chat import EOT  # noqa: E402
-from lima.generate import Decoding, generate_all, load_checkpoint, make_jobs  # noqa: E402
+from lima.eval.generate import Decoding, generate_all, load_checkpoint, make_jobs  # noqa: E402
 from lima.io import write_json  # noqa: E402
 
 WORDS = ("how do I make bread at home without a mixer what is the best way to learn a language can you explain "
@@ -41,8 +41,8 @@ def tiny_checkpoint(folder: Path) -> Path:
     """A sample-shaped model with the stage-05 tokenizer (EOT, PAD), saved as an export would be."""
     from transformers import LlamaForCausalLM
 
-    from lima.model_setup import load_tokenizer
-    from lima.tiny_base import make_tiny_base, tiny_config
+    from lima.train.model import load_tokenizer
+    from lima.base.tiny import make_tiny_base, tiny_config
 
     texts = [" ".join(random.Random(i).choices(WORDS, k=40)) for i in range(300)]
     make_tiny_base(texts, folder / "base", vocab_size=2048)

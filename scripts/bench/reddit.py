@@ -7,7 +7,7 @@ Two scenarios, each measured in the same run as its floor:
   monthly       RS_/RC_ files of all of Reddit, 1-2 % of the rows ours (the subreddit prefilter)
   per_subreddit WritingPrompts_/AskReddit_ files, every row ours (score and link_id prefilters)
 The inputs live in a temp folder that is deleted afterwards. The stage decodes in a child process
-(lima.reddit_dump.DumpReader), so its wall time gains from a second free core; `stage_cpu_seconds`
+(lima.sources.reddit.dump.DumpReader), so its wall time gains from a second free core; `stage_cpu_seconds`
 (both processes) and the load average are reported because the machine may be shared. The peak RSS
 is the largest of the stage's processes (wait4); the two together hold at most the sum of both.
 

@@ -2,7 +2,7 @@
 
 Same tiny LLaMA, same examples (a LIMA-like length mix: log-normal lengths, a few long ones cut at
 --max-len), same optimizer, micro-batch size and number of examples. The trainer groups examples by
-length (lima.batching.plan_epoch) and normalises the loss by the target tokens of the global batch;
+length (lima.train.batching.plan_epoch) and normalises the loss by the target tokens of the global batch;
 the naive loop pads every micro-batch of a randomly ordered batch to its longest example and
 averages per-micro-batch means. Reports real (non-pad) tokens per second and the real-token ratio
 of each (goals: trainer ratio >= 0.9, throughput >= 1.5x the naive loop).
@@ -26,10 +26,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from transformers import LlamaForCausalLM  # noqa: E402
 
-from lima.batching import collate, n_targets, plan_epoch  # noqa: E402
+from lima.train.batching import collate, n_targets, plan_epoch  # noqa: E402
 from lima.chat import IGNORE  # noqa: E402
 from lima.io import write_json  # noqa: E402
-from lima.tiny_base import tiny_config  # noqa: E402
+from lima.base.tiny import tiny_config  # noqa: E402
 
 
 def lima_like_examples(n: int, max_len: int, vocab: int, seed: int):

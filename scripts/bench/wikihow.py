@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bs4 import BeautifulSoup  # noqa: E402
 
 from lima.io import write_json  # noqa: E402
-from lima.wikihow_fetch import load_index  # noqa: E402
-from lima.wikihow_parse import ParseSkip, decode_page, make_record, parse_article  # noqa: E402
-from lima.wikihow_sample import is_article_key  # noqa: E402
+from lima.sources.wikihow.fetch import load_index  # noqa: E402
+from lima.sources.wikihow.parse import ParseSkip, decode_page, make_record, parse_article  # noqa: E402
+from lima.sources.wikihow.crawl import is_article_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from lima.cli import StageError
+from lima.errors import StageError
 
 
 @contextlib.contextmanager

@@ -19,9 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lima.cli import StageError
-from lima.contract import read_contract_rows
-from lima.dedup import PromptIndex
+from lima.errors import StageError
+from lima.dataset.contract import read_contract_rows
+from lima.dataset.dedup import PromptIndex
 
 log = logging.getLogger("lima.dataset")
 

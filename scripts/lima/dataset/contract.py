@@ -14,13 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from lima.cli import StageError
+from lima.errors import StageError
 from lima.io import load_jsonl
 
 # The `source` labels of the released GAIR/lima data, plus ours for the test prompts (askreddit).
 SOURCES = ("stackexchange", "wikihow", "writingprompts", "askreddit", "nlp", "authors", "multi_turn")
 ROLES = ("user", "assistant")
-log = logging.getLogger("lima.contract")
+log = logging.getLogger("lima.dataset.contract")
 
 
 class ContractError(ValueError):

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from lima.batching import collate
+from lima.train.batching import collate
 from lima.chat import IGNORE
 from lima.distributed import all_reduce_sum, rank, world_size
 

@@ -26,7 +26,7 @@ import requests
 
 from lima.io import append_jsonl, read_jsonl
 
-log = logging.getLogger("lima.judge")
+log = logging.getLogger("lima.eval.judge")
 
 # Judge decoding: not stated in the paper (PAPER.md 8.3); llm-foundry uses temperature 0 too.
 JUDGE_PARAMS = {"temperature": 0.0, "max_tokens": 1024}

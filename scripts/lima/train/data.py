@@ -5,10 +5,10 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from lima.batching import n_targets
+from lima.train.batching import n_targets
 from lima.chat import render_conversation
-from lima.cli import StageError
-from lima.contract import ContractError, normalize_row
+from lima.errors import StageError
+from lima.dataset.contract import ContractError, normalize_row
 from lima.io import load_jsonl
 
 log = logging.getLogger("lima.train")

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 from bs4 import BeautifulSoup
 
-from lima.cli import StageError
+from lima.errors import StageError
 
 # Sections that `keep=` can bring back, by their wikiHow section id (DATA_SOURCES.md 3.3).
 OPTIONAL_SECTIONS = ("ingredients", "thingsyoullneed", "tips", "warnings")

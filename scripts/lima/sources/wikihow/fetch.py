@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from lima.cli import StageError
+from lima.errors import StageError
 from lima.io import append_jsonl, atomic_write, read_jsonl
 
 log = logging.getLogger("lima.wikihow")

@@ -16,10 +16,10 @@ from urllib.parse import quote, unquote
 
 from bs4 import BeautifulSoup
 
-from lima.cli import make_rng
+from lima.rng import make_rng
 from lima.funnel import Funnel
-from lima.wikihow_fetch import Fetcher, Page, key_of
-from lima.wikihow_parse import ParseSkip, decode_page
+from lima.sources.wikihow.fetch import Fetcher, Page, key_of
+from lima.sources.wikihow.parse import ParseSkip, decode_page
 
 log = logging.getLogger("lima.wikihow")
 

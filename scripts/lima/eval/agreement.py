@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from lima.cli import StageError, make_rng
+from lima.errors import StageError
+from lima.rng import make_rng
 from lima.io import load_jsonl
 
 # PAPER.md 8.4: on a shared set of 50 items.

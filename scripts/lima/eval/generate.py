@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 from transformers import DynamicCache, LogitsProcessor
 
-from lima.cli import progress
+from lima.progress import progress
 
 log = logging.getLogger("lima.eval")
 

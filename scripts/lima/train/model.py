@@ -15,7 +15,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from lima.chat import CHAT_TEMPLATE, EOT, PAD
 from lima.distributed import rank, shard_model
-from lima.dropout import add_residual_dropout
+from lima.train.dropout import add_residual_dropout
 
 log = logging.getLogger("lima.train")
 

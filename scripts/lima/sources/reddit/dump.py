@@ -10,7 +10,7 @@ few blocks, whatever the file size.
 
 Speed (issue 4 asks for half the rate of `zstd -dc`): the stage reads through `DumpReader`, whose
 forked child process decodes straight into a ring of shared-memory blocks and counts their lines,
-while the parent finds the lines worth parsing in the previous block (lima.reddit_prefilter) and
+while the parent finds the lines worth parsing in the previous block (lima.sources.reddit.prefilter) and
 applies the rules; the decoder releases the GIL but the scan and the rules hold it, so a thread
 would not do. JSON is parsed (with orjson) only for the lines the prefilter keeps.
 """
@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import orjson
 import zstandard
 
-from lima.cli import StageError
+from lima.errors import StageError
 
 MAX_WINDOW = 2 ** 31          # --long=31, the Pushshift setting (DATA_SOURCES.md 2.2)
 READ_SIZE = 1 << 16           # compressed bytes the decoder takes in at once (~1 MB out)

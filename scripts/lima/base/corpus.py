@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from lima.se_archive import find_sites, posts_blocks
-from lima.se_html import clean_html
-from lima.se_posts import filter_bad_chars, iter_rows
+from lima.sources.stackexchange.archive import find_sites, posts_blocks
+from lima.sources.stackexchange.html import clean_html
+from lima.sources.stackexchange.posts import filter_bad_chars, iter_rows
 
 
 def stackexchange_texts(dumps: Path) -> Iterator[str]:
@@ -26,7 +26,7 @@ def stackexchange_texts(dumps: Path) -> Iterator[str]:
 
 
 def wikihow_texts(cache: Path) -> Iterator[str]:
-    from lima.wikihow_parse import ParseSkip, decode_page, parse_article, render_response
+    from lima.sources.wikihow.parse import ParseSkip, decode_page, parse_article, render_response
     for page in sorted((cache / "pages").glob("*.html")):
         if page.name.startswith("Category"):
             continue
@@ -38,7 +38,7 @@ def wikihow_texts(cache: Path) -> Iterator[str]:
 
 
 def reddit_texts(paths: list[Path]) -> Iterator[str]:
-    from lima.reddit_dump import find_dumps, iter_blocks, parse_line
+    from lima.sources.reddit.dump import find_dumps, iter_blocks, parse_line
     for dump in find_dumps(paths):
         for buf, end in iter_blocks(dump.path):
             for line in buf[:end].splitlines():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from lima.cli import StageError
+from lima.errors import StageError
 
 log = logging.getLogger("lima.stackexchange")
 

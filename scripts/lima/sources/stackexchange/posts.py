@@ -18,9 +18,9 @@ from typing import Iterable, Iterator
 
 from lxml import etree
 
-from lima import se_rules
-from lima.cli import StageError
-from lima.se_html import clean_html
+from lima.sources.stackexchange import rules as se_rules
+from lima.errors import StageError
+from lima.sources.stackexchange.html import clean_html
 
 WATERMARK_MIN_ID = 1_000_000_000   # fabricated rows of the 2025-06-30 dumps (DATA_SOURCES.md 0.2)
 

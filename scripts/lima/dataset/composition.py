@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from lima.dataset_assembly import BUCKETS
+from lima.dataset.assembly import BUCKETS
 
 # Table 1 (PAPER.md §1): bucket -> (label, examples, mean input tokens, mean output tokens).
 PAPER_TABLE1 = {

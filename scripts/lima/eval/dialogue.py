@@ -16,9 +16,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from lima.eval_metrics import shares
+from lima.eval.metrics import shares
 
-log = logging.getLogger("lima.dialogue")
+log = logging.getLogger("lima.eval.dialogue")
 
 # PAPER.md §10: Excellent / Pass / Fail over all assistant turns of 10 conversations.
 PAPER_DIALOGUE = {
@@ -29,7 +29,7 @@ PAPER_DIALOGUE = {
 }
 LABELS = ("excellent", "pass", "fail")
 
-# Ours, in the style of the absolute prompt (lima/judge.py): the labels of §4.3 applied to one turn,
+# Ours, in the style of the absolute prompt (lima/eval/judge.py): the labels of §4.3 applied to one turn,
 # read in the context of the whole conversation so far.
 DIALOGUE_TEMPLATE = """You are reviewing one reply of an AI assistant in a conversation with a user. Judge the reply in the context of the whole conversation: it should answer the user's latest message and stay consistent with what was said before.
 
@@ -52,7 +52,7 @@ Give a short justification first. Then write the label on the last line in the f
 def read_conversations(path: Path, counts: Counter) -> list[dict]:
     """Rows {"id", "turns": [user1, user2, ...]}; a row without an id or with an empty or non-string
     turn is skipped and counted; an unreadable file is a StageError."""
-    from lima.cli import StageError
+    from lima.errors import StageError
     from lima.io import load_jsonl
 
     path = Path(path)
@@ -79,8 +79,8 @@ def generate_turn_by_turn(model, tok, convs: list[dict], decoding, *, seed: int,
     """Generation rows {"id", "turn", "prompt", "response", ...}, one per user turn, ordered by
     conversation then turn. Turn k of every conversation is decoded in one round, after turn k-1."""
     from lima.chat import EOT, prompt_ids
-    from lima.cli import progress
-    from lima.generate import Job, fit_prompt, generate_all
+    from lima.progress import progress
+    from lima.eval.generate import Job, fit_prompt, generate_all
 
     eot = tok.convert_tokens_to_ids(EOT)
     pad = tok.pad_token_id if tok.pad_token_id is not None else eot
@@ -129,9 +129,9 @@ def generate_file(path: Path, ckpt: Path, convs: list[dict], decoding, *, seed: 
     import torch
 
     from lima.chat import EOT
-    from lima.cli import StageError
+    from lima.errors import StageError
     from lima.funnel import Funnel, describe_inputs, stats_path, write_stats
-    from lima.generate import load_checkpoint
+    from lima.eval.generate import load_checkpoint
     from lima.io import read_jsonl, write_jsonl
 
     key = checkpoint_key(ckpt, convs, decoding.to_dict(), seed)
@@ -167,7 +167,7 @@ def render_history(turns: list[str]) -> str:
 def judge_dialogue(client, gens: list[dict]) -> list[dict]:
     """One Fail/Pass/Excellent label per assistant turn, each read with the conversation before it
     (the model's own earlier answers included). Items: {"id", "turn", "verdict"}."""
-    from lima.judge import parse_absolute
+    from lima.eval.judge import parse_absolute
 
     before, jobs = {}, []
     for g in gens:

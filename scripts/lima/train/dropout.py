@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lima.schedule import resid_dropout_rates
+from lima.train.schedule import resid_dropout_rates
 
 
 def add_residual_dropout(model, p_top: float) -> list[float]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from lima.cli import make_rng
-from lima.se_sites import site_key
+from lima.rng import make_rng
+from lima.sources.stackexchange.sites import site_key
 
 TAU = 3.0   # §2.1: temperature sampling with τ = 3
 

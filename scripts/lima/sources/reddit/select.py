@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from lima.cli import StageError
+from lima.errors import StageError
 from lima.funnel import Funnel
-from lima.reddit_dump import DELETED, Dump, normalise_comment, normalise_post, parse_line
-from lima.reddit_prefilter import ScoreLines, ValueLines, score_pattern
-from lima.reddit_text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
+from lima.sources.reddit.dump import DELETED, Dump, normalise_comment, normalise_post, parse_line
+from lima.sources.reddit.prefilter import ScoreLines, ValueLines, score_pattern
+from lima.sources.reddit.text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
                               jaccard, shingles, split_title_tags, strip_all_tags, unescape)
 
 Block = tuple[bytes, int, int, int]   # (buffer, start, end, lines): see reddit_dump.scan_blocks

@@ -21,7 +21,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from lima.cli import StageError, make_rng
+from lima.errors import StageError
+from lima.rng import make_rng
 
 GENERATION_CATEGORIES = frozenset({
     "Summarization", "Paraphrasing", "Text Simplification", "Style Transfer", "Title Generation",

@@ -6,7 +6,7 @@ does not give that (zstd shrinks the window to the input size when it knows the 
 goes through a stream of unknown size with `window_log=31`: the frame header then declares 2 GiB
 and a default `ZstdDecompressor()` refuses it.
 
-    python -m lima.reddit_sample data/sample/reddit      (run from scripts/; deterministic)
+    .venv/bin/python scripts/tools/build_sample_reddit.py data/sample/reddit      (deterministic)
 """
 from __future__ import annotations
 
