@@ -16,7 +16,6 @@ same cache serves the real site and a test server on 127.0.0.1.
 """
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import re
@@ -33,6 +32,7 @@ import requests
 
 from lima.errors import StageError
 from lima.io import append_jsonl, atomic_write, read_jsonl
+from lima.retry import retry_after_seconds
 
 log = logging.getLogger("lima.wikihow")
 
@@ -231,19 +231,8 @@ class Fetcher:
 
 
 def retry_after(headers) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
-    value = (headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    """Seconds to wait from a response's Retry-After header (lima.retry reads the value), or None."""
+    return retry_after_seconds(headers.get("Retry-After"))
 
 
 def cache_file(key: str) -> str:
