@@ -5,6 +5,7 @@ and `<name>.stats.json` records the counts with the inputs, arguments and seed t
 """
 from __future__ import annotations
 
+import argparse
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ class Funnel:
         self.kept.update(other.kept)
         self.dropped.update(other.dropped)
 
-    def to_dict(self, *, args: dict | None = None, inputs: list | None = None,
+    def to_dict(self, *, args: argparse.Namespace | dict | None = None, inputs: list | None = None,
                 seed: int | None = None) -> dict:
         return {
             "stage": self.stage,
@@ -37,8 +38,25 @@ class Funnel:
             **self.notes,
             "inputs": inputs or [],
             "seed": seed,
-            "args": args or {},
+            "args": args_record(args),
         }
+
+
+def args_record(args: argparse.Namespace | dict | None) -> dict:
+    """The command line as JSON, one way for every stage: Paths (alone or in lists) as strings,
+    every other value as argparse parsed it (so an int stays an int)."""
+    if args is None:
+        return {}
+    items = vars(args) if isinstance(args, argparse.Namespace) else args
+    return {k: _arg_value(v) for k, v in items.items()}
+
+
+def _arg_value(v: Any) -> Any:
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    if isinstance(v, (list, tuple)):
+        return [_arg_value(x) for x in v]
+    return v
 
 
 def stats_path(out: str | os.PathLike) -> Path:
@@ -57,6 +75,8 @@ def describe_inputs(paths) -> list[dict]:
 
 
 def write_stats(out: str | os.PathLike, funnel: Funnel, **kw) -> Path:
+    """Write `<name>.stats.json` for `out`; call it BEFORE writing `out` itself, so a target that
+    looks finished never has stale stats beside it. `args=` takes the argparse Namespace as is."""
     path = stats_path(out)
     write_json(path, funnel.to_dict(**kw))
     return path
