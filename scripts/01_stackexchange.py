@@ -167,7 +167,7 @@ def main(argv=None) -> int:
 
     # ---- outputs: the stats, then the target file last (Make's stamp)
     inputs = [s.path / "Posts.xml" if s.kind == "folder" else s.path for s, *_ in jobs]
-    write_stats(args.out, funnel, args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    write_stats(args.out, funnel, args=args,
                 inputs=describe_inputs(inputs), seed=args.seed)
     write_jsonl(args.out, records)
     print(f"stackexchange: {len(records)} examples ({funnel.kept['stem']} STEM, {funnel.kept['other']} Other) "

@@ -155,15 +155,15 @@ def main(argv=None):
     funnel.notes["by_category"] = _count(r["meta"]["category"] for r in out)
     if len(out) < args.quota:
         log.warning("only %d articles parsed, the quota is %d", len(out), args.quota)
-    stat_kw = dict(args={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    stat_kw = dict(args=args,
                    inputs=describe_inputs(p for p in inputs if p.exists()), seed=args.seed)
     if args.pool_out:
         pool = records[: args.pool_quota]
         funnel.kept["pool"] = len(pool)
-        write_jsonl(args.pool_out, pool)
         write_stats(args.pool_out, funnel, **stat_kw)
-    write_jsonl(args.out, out)
+        write_jsonl(args.pool_out, pool)
     write_stats(args.out, funnel, **stat_kw)
+    write_jsonl(args.out, out)
     print(f"wikihow: {len(out)} articles -> {args.out}"
           + (f", pool {len(records[: args.pool_quota])} -> {args.pool_out}" if args.pool_out else "")
           + f"; dropped {sum(funnel.dropped.values())}"

@@ -207,11 +207,10 @@ def main(argv=None) -> int:
         write_text(args.report, render_report_fragment(comp, quotas, dedup, args.out.as_posix()))
 
     # ---- outputs: stats, then the four splits (train_dialogue last: Make's stamp)
-    arg_record = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     input_record = describe_inputs(inputs)
     for s in SPLITS:
         funnel = split_funnel(s, asm, counts)
-        write_stats(args.out / f"{s}.jsonl", funnel, args=arg_record, inputs=input_record, seed=args.seed)
+        write_stats(args.out / f"{s}.jsonl", funnel, args=args, inputs=input_record, seed=args.seed)
     for s in SPLITS:
         write_jsonl(args.out / f"{s}.jsonl", splits[s])
     print(f"dataset: train {len(splits['train'])}, dev {len(splits['dev'])}, test {len(splits['test'])}, "

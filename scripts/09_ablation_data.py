@@ -87,8 +87,8 @@ def build_pools(args) -> int:
         role = (["diversity"] if n == args.size else []) + role
         info = {"name": name, "pool": pool, "pool_file": paths[pool].as_posix(), "role": role, **info}
         funnel.notes["variant"] = info
+        write_stats(out, funnel, args=args, inputs=describe_inputs([paths[pool]]))
         write_jsonl(out, rows)
-        write_stats(out, funnel, args={k: str(v) for k, v in vars(args).items()}, inputs=describe_inputs([paths[pool]]))
         variants.append({**info, "train": out.as_posix()})
         print(f"ablation data: {name}: {len(rows)} examples" + (f" (asked {n}; the pool has {len(pools[pool])})"
                                                                  if info["capped"] else ""))
@@ -109,7 +109,7 @@ def build_without_format(args) -> int:
     funnel.dropped[f"meta.{args.flag}"] = len(gone)
     funnel.dropped.update(counts)
     funnel.notes["dropped_ids"] = [r["id"] for r in gone]
-    write_stats(args.out, funnel, args={k: str(v) for k, v in vars(args).items()}, inputs=describe_inputs([args.train]))
+    write_stats(args.out, funnel, args=args, inputs=describe_inputs([args.train]))
     write_jsonl(args.out, kept)        # last: the Make target
     print(f"ablation data: {len(rows)} -> {len(kept)} examples without meta.{args.flag} -> {args.out}")
     return 0
