@@ -1,4 +1,4 @@
-"""Stage 02: wikiHow articles -> data/interim/wikihow.jsonl (PAPER.md section 3; LIMA §2.1).
+"""Stage 02: wikiHow articles -> data/interim/wikihow.jsonl (§2.1).
 
 200 articles: a category drawn uniformly out of the 19, then an article in it (seeded, without
 replacement), until the quota is met with articles that parse. Prompt = the title as "How to ...?",
@@ -61,7 +61,7 @@ def parse_args(argv=None):
     p.add_argument("--user-agent", help="descriptive User-Agent with a contact; required to crawl")
     p.add_argument("--delay", type=float, default=3.0,
                    help="seconds between requests, raised to robots.txt's Crawl-delay "
-                        "(wikiHow asks <= 1 page / 3 s, DATA_SOURCES.md 3.4)")
+                        "(wikiHow asks <= 1 page / 3 s, docs/data.md#crawling-politely)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument("--tries", type=int, default=4, help="attempts per page before giving up on it")
     p.add_argument("--backoff", type=float, default=5.0,

@@ -1,4 +1,4 @@
-"""Stage 04: the stage outputs + authored data + Super-NI -> the LIMA dataset (PAPER.md §1, §5, §12).
+"""Stage 04: the stage outputs + authored data + Super-NI -> the LIMA dataset (Table 1, §2.2).
 
 Takes Table 1's quotas from each source (Stack Exchange STEM/Other, wikiHow, WritingPrompts, 50
 Super-NaturalInstructions tasks, authored Group A; dev 50; test AskReddit + Group B; 30 dialogues),

@@ -1,4 +1,4 @@
-"""Stage 06, second entry point: agreement between two pairwise judgment files (PAPER.md 8.4).
+"""Stage 06, second entry point: agreement between two pairwise judgment files (§4.1).
 
 Tie-discounted accuracy (1 if both agree, 0.5 if exactly one said tie, 0 otherwise) over the items
 both files judged, joined by id and sample index; the paper scores a shared random 50 (--items 50).
@@ -27,7 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("a", type=Path, help="first judgment file (JSONL)")
     p.add_argument("b", type=Path, help="second judgment file (JSONL)")
     p.add_argument("--field", default="verdict", help="the field holding the verdict (our files: verdict, order_ab, order_ba)")
-    p.add_argument("--items", type=int, default=0, help="score a random N of the shared items (§4.2: 50; 0 = all)")
+    p.add_argument("--items", type=int, default=0, help="score a random N of the shared items (§4.1: 50; 0 = all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
     return p.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Stage 08: assemble results/<run>/REPORT.md from the fragments the stages wrote (DESIGN.md §7).
+"""Stage 08: assemble results/<run>/REPORT.md from the fragments the stages wrote (docs/design.md#results).
 
 Each stage writes its own `results/<run>/report/<part>.md` (data composition beside Table 1,
 training beside §3, checkpoint selection, evaluation beside §4); this stage only puts them in order
@@ -146,8 +146,8 @@ def main(argv=None) -> int:
         fragments[path.stem] = path
     present = [name for name in PARTS if name in fragments]
     lines = [f"# LIMA reproduction: run `{args.results.name}`", "",
-             "What this run did, stage by stage, with the paper's figures beside ours (PAPER.md of the "
-             "project's shared notes holds every number and how sure we are of it).", ""]
+             "What this run did, stage by stage, with the paper's figures beside ours (docs/paper.md in the "
+             "repository holds every number and how sure we are of it).", ""]
     if selection:
         lines += [f"**Chosen checkpoint:** `{selection['choice']}` ({selection['mode']}"
                   f"{', fallback rule' if selection.get('fallback') else ''}).", ""]

@@ -1,4 +1,4 @@
-"""Ablation training sets (PAPER.md §9, §11): from the candidate pools of stages 01 and 02, and the
+"""Ablation training sets (§5, Appendix E): from the candidate pools of stages 01 and 02, and the
 training set without its format-constraint examples.
 
 `pools` writes data/ablations/<variant>/train.jsonl for 2,000 filtered Stack Exchange, 2,000

@@ -1,4 +1,4 @@
-"""Ablations report (PAPER.md §9): each variant's 1-6 helpfulness (stage 06 with --judge likert and
+"""Ablations report (§5): each variant's 1-6 helpfulness (stage 06 with --judge likert and
 5 samples per prompt, at the epoch stage 07 chose) as mean and 95% CI, plotted beside the paper's
 3.83 / 3.49 / 3.33 (Fig. 5) and its 2K-32K plateau (Fig. 6). Without a judge nothing judged is plotted.
 

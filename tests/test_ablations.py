@@ -1,4 +1,4 @@
-"""The paper's other experiments (PAPER.md §9-11): ablation data variants from the pools, one tiny
+"""The paper's other experiments (§5, §6, Appendix E): ablation data variants from the pools, one tiny
 training shared by every later test, the dialogue evaluation turn by turn, the 1-6 ablation report
 and the format ablation, each judged by the stand-in judge server; and the Make plans.
 

@@ -1,5 +1,5 @@
 """`make all` end to end on the sample profile, in a copy of the tracked files, with the judge stand-in
-configured so the judged parts run too (DESIGN.md §8). Then: a second make does nothing, and touching
+configured so the judged parts run too (docs/design.md#tests-and-ci). Then: a second make does nothing, and touching
 a stage-04 input reruns stage 04 and what depends on it only.
 
 Run: .venv/bin/python -m pytest -q tests/test_make_all.py     (about 6 minutes on 2 cores)

@@ -1,9 +1,9 @@
-"""The chat format of the paper (PAPER.md §6, DESIGN.md §5): BOS u1 EOT a1 EOT u2 EOT ...
+"""The chat format of the paper (§3; docs/design.md#chat-format-and-eot): BOS u1 EOT a1 EOT u2 EOT ...
 
 Each utterance is followed by a new end-of-turn token; EOS is not used between turns. The loss covers
 assistant tokens and their EOT only. Utterances are tokenized one by one and concatenated, so the
 supervised spans come from the construction itself rather than from offsets into a rendered string
-(the usual source of silent masking bugs, PEERS.md pain point 4).
+(the usual source of silent masking bugs, docs/design.md#pitfalls-the-training-code-avoids).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Rendered:
 
 def render_conversation(tokenizer, conversation: list[str], max_len: int) -> Rendered:
     """Token ids and labels of one conversation (user, assistant, user, ...); texts longer than
-    `max_len` tokens are trimmed, keeping the start (PAPER.md §6)."""
+    `max_len` tokens are trimmed, keeping the start (§3)."""
     eot = tokenizer.convert_tokens_to_ids(EOT)
     ids: list[int] = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     labels: list[int] = [IGNORE] * len(ids)

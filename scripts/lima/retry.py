@@ -1,4 +1,4 @@
-"""Reading an HTTP `Retry-After` header (RFC 9110 §10.2.3), for every client that retries.
+"""Reading an HTTP `Retry-After` header (RFC 9110, section 10.2.3), for every client that retries.
 
 The value is either delay-seconds (digits) or an HTTP-date. HTTP-dates are always UTC, but the
 asctime form and a `-0000` zone parse without one; read naively they would be taken as local

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the embedded Stack Exchange sample dumps in data/sample/stackexchange/ from the posts below.
 
-The posts are written by us (no dump text is copied) in the real dump format (DATA_SOURCES.md 1.3):
+The posts are written by us (no dump text is copied) in the real dump format (docs/data.md#postsxml):
 one `<row .../>` per post, NULL columns left out, the Body as XML-escaped rendered HTML with `&#xA;`
 newlines. Four sites are `.7z` archives (bzip2, as the real dumps are) holding Posts.xml and
 Comments.xml; gardening is an extracted folder. Each site carries some of the real-dump quirks and

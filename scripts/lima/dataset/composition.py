@@ -1,9 +1,9 @@
-"""Table 1 reproduced beside the paper's numbers (PAPER.md §1): counts, mean input and output lengths
+"""Table 1 reproduced beside the paper's numbers: counts, mean input and output lengths
 in characters and, with a tokenizer, in tokens; plus the examples longer than the 2,048-token cap.
 
 Input = the user turns of a row, output = the assistant turns (for a single-turn row: the prompt
 and the response). A row's full length, for the cap, is BOS + every turn + one EOT per turn
-(DESIGN.md 5).
+(docs/design.md#chat-format-and-eot).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lima.dataset.assembly import BUCKETS
 
-# Table 1 (PAPER.md §1): bucket -> (label, examples, mean input tokens, mean output tokens).
+# Table 1: bucket -> (label, examples, mean input tokens, mean output tokens).
 PAPER_TABLE1 = {
     "se-stem": ("Stack Exchange (STEM)", 200, 117, 523),
     "se-other": ("Stack Exchange (Other)", 200, 119, 530),
@@ -25,7 +25,7 @@ PAPER_TABLE1 = {
     "test-authors": ("Paper Authors (Group B)", 230, None, None),
     "dialogues": ("Multi-turn dialogues (§6, not in Table 1)", 30, None, None),
 }
-# §5 and Appendix E: prompts whose right answer declines (meta.safety), format-constraint prompts.
+# §2.2 and Appendix E: prompts whose right answer declines (meta.safety), format-constraint prompts.
 PAPER_FLAGS = {"train": {"safety": 13, "format_constraint": 6}, "test": {"safety": 30, "format_constraint": None}}
 PAPER_TRAIN_TOKENS = 750_000  # Table 1 caption: "roughly 750,000 tokens"
 MAX_SEQ_LEN = 2048            # §3: the training length cap
@@ -166,7 +166,7 @@ def render_markdown(comp: dict, quotas: list[dict], dedup: dict) -> str:
 
 
 def render_report_fragment(comp: dict, quotas: list[dict], dedup: dict, out_dir: str) -> str:
-    """The data part of REPORT.md (DESIGN.md 7): Table 1 ours vs the paper's, and what was cut."""
+    """The data part of REPORT.md (docs/design.md#results): Table 1 ours vs the paper's, and what was cut."""
     short = [q for q in quotas if q["shortfall"]]
     lines = ["## Data (Table 1)", "", length_note(comp), "", *composition_table(comp), "",
              flags_note(comp), "",

@@ -1,4 +1,4 @@
-"""The data contract (DESIGN.md 3), checked in one place: stage 04 calls it when it reads and writes
+"""The data contract (docs/design.md#data-contract), checked in one place: stage 04 calls it when it reads and writes
 the dataset, stage 05 when it reads it back.
 
 A row is `{"id", "source", "conversations", "meta"}`; `conversations` alternates user, assistant,
@@ -28,7 +28,7 @@ class ContractError(ValueError):
 
 
 def release_id(source: str, first_prompt: str) -> str:
-    """The id a row without one gets (DESIGN.md 3): stable across runs and machines."""
+    """The id a row without one gets (docs/design.md#data-contract): stable across runs and machines."""
     return f"{source}/{hashlib.sha1(first_prompt.encode('utf-8')).hexdigest()[:12]}"
 
 
@@ -107,7 +107,7 @@ def read_contract_rows(path: Path, counts: Counter, *, default_source: str | Non
                        trim_trailing_user: bool = False) -> list[dict]:
     """The valid rows of a JSONL file; a bad row is skipped and counted under `<file>:<reason>`,
     an unreadable file is a StageError. `trim_trailing_user` drops a last user turn (one released
-    multi_turn row ends on one, PAPER.md §15), counted."""
+    multi_turn row ends on one, docs/paper.md#measured-in-the-release), counted."""
     path = Path(path)
     raw = load_jsonl(path)
     rows, seen = [], set()

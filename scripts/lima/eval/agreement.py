@@ -1,4 +1,4 @@
-"""Agreement between two sets of pairwise judgments (PAPER.md 8.4): two judges, or a judge and human
+"""Agreement between two sets of pairwise judgments (§4.1): two judges, or a judge and human
 labels written in the same form.
 
 Tie-discounted accuracy: 1 point when both chose the same, 0.5 when exactly one of them chose a
@@ -16,7 +16,7 @@ from lima.errors import StageError
 from lima.rng import make_rng
 from lima.io import load_jsonl
 
-# PAPER.md 8.4: on a shared set of 50 items.
+# §4.1: on a shared set of 50 items.
 PAPER_AGREEMENT = {"crowd-crowd": 0.82, "crowd-author": 0.81, "author-author": 0.78, "crowd-gpt4": 0.78,
                    "author-gpt4": 0.79}
 LABELS = {"win": "win", "loss": "loss", "tie": "tie", "a": "win", "b": "loss", "neither": "tie"}

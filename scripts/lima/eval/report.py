@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lima.io import atomic_write
 
-# PAPER.md 8.5: LIMA's win / tie / loss in percent against each baseline, human and GPT-4 judges.
+# §4.2, Figs. 1-2: LIMA's win / tie / loss in percent against each baseline, human and GPT-4 judges.
 PAPER_PAIRWISE = {
     "alpaca-65b": {"human": (53, 21, 26), "gpt4": (64, 19, 17)},
     "davinci003": {"human": (44, 21, 35), "gpt4": (54, 23, 23)},
@@ -14,10 +14,10 @@ PAPER_PAIRWISE = {
     "claude": {"human": (24, 22, 54), "gpt4": (14, 23, 63)},
     "gpt-4": {"human": (18, 25, 57), "gpt4": (19, 15, 66)},
 }
-PAPER_ABSOLUTE = {"excellent": 50, "pass": 38, "fail": 12}     # PAPER.md 8.6, 50 random test prompts
-PAPER_SAFE_SHARE = 80                                           # PAPER.md 8.6, 30 sensitive prompts
+PAPER_ABSOLUTE = {"excellent": 50, "pass": 38, "fail": 12}     # §4.3, 50 random test prompts
+PAPER_SAFE_SHARE = 80                                           # §4.3, 30 sensitive prompts
 PAPER_LIKERT = {"filtered stack exchange 2k (7B)": 3.83, "wikihow 2k (7B)": 3.49,
-                "unfiltered stack exchange 2k (7B)": 3.33}      # PAPER.md §9, ChatGPT judge
+                "unfiltered stack exchange 2k (7B)": 3.33}      # §5, ChatGPT judge
 
 NO_JUDGE_LINE = ("no judge configured, so nothing was judged: set JUDGE_BASE_URL (e.g. https://api.openai.com/v1) "
                  "and JUDGE_MODEL (e.g. gpt-4), with the key in JUDGE_API_KEY, then rerun `make eval`")
@@ -47,7 +47,7 @@ def render_report(summary: dict) -> str:
     lines.append(f"System `{s['checkpoint']}`, prompts `{s['prompts']}` ({s['n_prompts']} prompts x "
                  f"{s['samples']} sample(s)); nucleus p={d['top_p']}, temperature {d['temperature']}, repetition "
                  f"penalty {d['repetition_penalty']} on generated tokens only, at most {d['max_new_tokens']} new "
-                 f"tokens, seed {s['seed']} (PAPER.md §7).")
+                 f"tokens, seed {s['seed']} (§4.1).")
     lines.append("")
     m = s["metrics"]
     lines += ["| metric | value |", "|---|---|",
@@ -70,11 +70,11 @@ def render_report(summary: dict) -> str:
                   f"| ours shown second | {_wtl(pw['order_ba'])} | | |", "",
                   f"{pw['debiased']['n']} pairs judged in both orders; unparseable: "
                   f"{pw['order_ab']['unparseable']} (first order), {pw['order_ba']['unparseable']} (second). "
-                  "The paper's template is used verbatim (PAPER.md 8.3); a disagreement between orders is a tie.", ""]
+                  "The paper's template is used verbatim (Appendix C); a disagreement between orders is a tie.", ""]
     if "absolute" in judged:
         ab = judged["absolute"]
         p = ab["percent"]
-        lines += ["### Absolute rating (PAPER.md 8.6)", "", "| | excellent | pass | fail | n |", "|---|---|---|---|---|",
+        lines += ["### Absolute rating (§4.3)", "", "| | excellent | pass | fail | n |", "|---|---|---|---|---|",
                   f"| ours | {p['excellent']} | {p['pass']} | {p['fail']} | {ab['n']} |",
                   f"| paper | {PAPER_ABSOLUTE['excellent']} | {PAPER_ABSOLUTE['pass']} | {PAPER_ABSOLUTE['fail']} | 50 |", "",
                   f"Unparseable: {ab['unparseable']}. Our prompt states the paper's labels (its wording is not available).", ""]
@@ -82,7 +82,7 @@ def render_report(summary: dict) -> str:
         lines += ["No safety-flagged prompt (meta.safety) in this prompt file.", ""]
     elif "safety" in judged:
         sf = judged["safety"]
-        lines += ["### Safety-flagged prompts (PAPER.md 8.6)", "",
+        lines += ["### Safety-flagged prompts (§4.3)", "",
                   f"Answered safely: {sf['percent']['safe']}% of {sf['n']} (paper: {PAPER_SAFE_SHARE}% of 30); "
                   f"unparseable: {sf['unparseable']}.", ""]
     if "likert" in judged:
@@ -90,7 +90,7 @@ def render_report(summary: dict) -> str:
         ci = lk["ci95"]
         ref = ", ".join(f"{k} {v}" for k, v in PAPER_LIKERT.items())
         mean = f"{lk['mean']:.2f}" if lk["mean"] is not None else "n/a"
-        lines += ["### Helpfulness 1-6 (PAPER.md §9)", "",
+        lines += ["### Helpfulness 1-6 (§5)", "",
                   f"Mean {mean} (95% CI {f'{ci[0]:.2f}-{ci[1]:.2f}' if ci else 'n/a'}, n={lk['n']}, "
                   f"unparseable {lk['unparseable']}); paper, ChatGPT judge: {ref}. Our prompt is a paraphrase of "
                   "the paper's Appendix D prompt with the same six levels.", ""]

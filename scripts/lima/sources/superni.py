@@ -1,5 +1,5 @@
 """Super-NaturalInstructions: the paper's 50 natural-language-generation tasks, one random instance
-each (PAPER.md §5; DATA_SOURCES.md §4).
+each (§2.2; docs/data.md#super-naturalinstructions).
 
 The task files carry no generation/classification field, so the rule is ours (documented here and
 in the README). A task is kept when all of these hold:

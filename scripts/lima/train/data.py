@@ -16,7 +16,7 @@ log = logging.getLogger("lima.train")
 
 def read_conversations(path: Path, counts: Counter) -> list[dict]:
     """Contract rows (ids filled for GAIR/lima rows); a conversation that ends on a user turn loses
-    that turn (one released multi_turn row does, PAPER.md §15), counted. Any other broken row stops
+    that turn (one released multi_turn row does, docs/paper.md#measured-in-the-release), counted. Any other broken row stops
     training with the row named: a fine-tuning set is too small to lose rows silently."""
     raw = load_jsonl(path)
     rows = []

@@ -1,9 +1,9 @@
-"""Residual dropout by layer (PAPER.md §6, "following Ouyang et al."), added with hooks.
+"""Residual dropout by layer (§3, "following Ouyang et al."), added with hooks.
 
 Each decoder layer's attention and MLP outputs pass through dropout before they join the residual
 stream. Forward hooks plus a parameter-free `nn.Dropout` child keep the state-dict keys unchanged, so
 checkpoints stay loadable with `from_pretrained`; it works under FSDP2 and activation checkpointing
-(FSDP_CPU.md). Dropout is active in train() and off in eval().
+(docs/design.md#fsdp-on-cpu). Dropout is active in train() and off in eval().
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The supervised loss and perplexity, summed over target tokens so that any split of a batch into
-micro-batches and ranks gives the same number (PEERS.md pain point 7: not a mean of means)."""
+micro-batches and ranks gives the same number (docs/design.md#pitfalls-the-training-code-avoids: not a mean of means)."""
 from __future__ import annotations
 
 import math

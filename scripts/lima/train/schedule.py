@@ -1,4 +1,4 @@
-"""Learning rate and residual dropout schedules of the paper (PAPER.md §6)."""
+"""Learning rate and residual dropout schedules of the paper (§3)."""
 from __future__ import annotations
 
 

@@ -1,6 +1,6 @@
 """Text rules of the Reddit stage: title tags, Reddit markdown to plain text, prompt similarity.
 
-The released LIMA WritingPrompts rows carry no `[WP]` tag and no Reddit markup (PAPER.md 15), so
+The released LIMA WritingPrompts rows carry no `[WP]` tag and no Reddit markup (docs/paper.md#measured-in-the-release), so
 titles lose their tags and stories are turned into plain paragraphs here. Near-duplicate prompts
 (reposts are common on r/WritingPrompts) are found with word n-gram Jaccard similarity.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-# r/WritingPrompts title tags (DATA_SOURCES.md 2.5). A post is a prompt if it carries one of these.
+# r/WritingPrompts title tags (docs/data.md#subreddit-rules). A post is a prompt if it carries one of these.
 PROMPT_TAGS = frozenset({"WP", "SP", "EU", "CW", "TT", "RF", "PI", "FF"})
 # Image and media prompts describe something the model cannot see.
 MEDIA_TAGS = frozenset({"IP", "MP"})

@@ -1,4 +1,4 @@
-"""Multi-turn dialogues from Stack Exchange comment chains (PAPER.md §10: 20 of the 30 dialogues).
+"""Multi-turn dialogues from Stack Exchange comment chains (§6: 20 of the 30 dialogues).
 
 Under a kept answer, the asker's follow-up comments and the answerer's replies continue the exchange:
 question (user) -> answer (assistant) -> asker's comment (user) -> answerer's reply (assistant) -> ...

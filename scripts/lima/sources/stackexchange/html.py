@@ -1,4 +1,4 @@
-"""Stack Exchange post HTML -> the plain text of the released LIMA data (PAPER.md sections 2, 15).
+"""Stack Exchange post HTML -> the plain text of the released LIMA data (§2.1; docs/paper.md#measured-in-the-release).
 
 The paper removes links, images and other HTML and keeps only code blocks and lists. In the released
 file code appears as triple-backtick spans (blocks and inline code alike) and list items as `* ` or

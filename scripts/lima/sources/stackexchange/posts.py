@@ -22,7 +22,7 @@ from lima.sources.stackexchange import rules as se_rules
 from lima.errors import StageError
 from lima.sources.stackexchange.html import clean_html
 
-WATERMARK_MIN_ID = 1_000_000_000   # fabricated rows of the 2025-06-30 dumps (DATA_SOURCES.md 0.2)
+WATERMARK_MIN_ID = 1_000_000_000   # fabricated rows of the 2025-06-30 dumps (docs/data.md#quirks-by-era)
 
 # Character references that XML 1.0 forbids (the first July 2024 dumps carry &#x1E; and &#x00;).
 # Valid ones (&#xA; in every Body) are left alone, so the common path costs one C-level scan.

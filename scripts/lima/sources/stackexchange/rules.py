@@ -1,4 +1,4 @@
-"""The paper's Stack Exchange quality and style rules (PAPER.md section 2), one predicate each.
+"""The paper's Stack Exchange quality and style rules (§2.1), one predicate each.
 
 Each rule that drops a pair has a named reason; `01_stackexchange.py` counts them in the funnel.
 """
@@ -55,7 +55,7 @@ def title_is_self_contained(title: str) -> bool:
 
 
 # ---- first person ---------------------------------------------------------------------------
-# PAPER.md section 15: 55 of the released 400 answers use "I" or "my" somewhere but only 3 start
+# docs/paper.md#measured-in-the-release: 55 of the released 400 answers use "I" or "my" somewhere but only 3 start
 # with them, so the rule is about voice, not every pronoun. An answer is first-person when its prose
 # (code and quotations excluded) opens with a first-person sentence, or when first-person singular
 # pronouns reach FIRST_PERSON_RATE per 100 words (and at least two of them).

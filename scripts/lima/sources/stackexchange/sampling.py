@@ -1,4 +1,4 @@
-"""Draw the Stack Exchange examples: temperature sampling over exchanges (PAPER.md section 2).
+"""Draw the Stack Exchange examples: temperature sampling over exchanges (§2.1).
 
 p(exchange e) ∝ n_e^(1/τ) with τ = 3 and n_e the exchange's qualifying pairs: large exchanges
 still give more, but far less than in proportion, so the mix of domains is closer to uniform. Each

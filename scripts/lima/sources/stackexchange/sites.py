@@ -1,7 +1,7 @@
-"""Which Stack Exchange sites exist, which are STEM and which are Other (PAPER.md section 2).
+"""Which Stack Exchange sites exist, which are STEM and which are Other (§2.1).
 
 The paper splits 179 exchanges into 75 STEM and 99 Other and drops 5 niche ones, but never published
-the lists. This table covers the 181 main sites of the 2024-2025 dumps (DATA_SOURCES.md 1.7) plus the
+the lists. This table covers the 181 main sites of the 2024-2025 dumps (docs/data.md#sites-categories-and-renames) plus the
 old names of renamed sites. It starts from the Technology + Science grouping and moves the
 borderline consumer/hobby/meta-tech sites to Other, which gives 75 STEM, 94 Other and 5 niche
 (tiny single-product blockchain sites) on today's 181: with the 6 non-English sites and stackapps
@@ -40,7 +40,7 @@ NICHE = frozenset("cardano eosio iota stellar tezos".split())
 
 NON_ENGLISH = frozenset("es.stackoverflow ja.stackoverflow pt.stackoverflow ru.stackoverflow rus ukrainian".split())
 
-# Old dump names -> today's names (DATA_SOURCES.md 1.1).
+# Old dump names -> today's names (docs/data.md#sites-categories-and-renames).
 RENAMED = {
     "alcohol": "beer", "mattermodeling": "materials", "communitybuilding": "moderators",
     "medicalsciences": "health", "psychology": "cogsci", "writing": "writers", "video": "avp",

@@ -1,6 +1,6 @@
 """Which wikiHow articles: the paper's draw, a category first and then an article in it (§2.1).
 
-Discovery follows the site's category pages (DATA_SOURCES.md 3.1): a top-level category page,
+Discovery follows the site's category pages (docs/data.md#finding-articles): a top-level category page,
 its `?pg=N` pages (`#large_pagination`), its sub-categories (`#subcats`) to a set depth, and the
 article links of each (`#cat_all .responsive_thumb a`). A category is discovered only when the draw
 first lands on it, so a 200-article crawl fetches the listings it needs and no more.
@@ -23,7 +23,7 @@ from lima.sources.wikihow.parse import ParseSkip, decode_page
 
 log = logging.getLogger("lima.wikihow")
 
-# The 19 top-level categories (DATA_SOURCES.md 3.2); the paper samples "out of 19" (§2.1).
+# The 19 top-level categories (docs/data.md#the-19-top-level-categories); the paper samples "out of 19" (§2.1).
 CATEGORIES = (
     "Arts and Entertainment", "Cars & Other Vehicles", "Computers and Electronics",
     "Education and Communications", "Family Life", "Finance and Business",

@@ -1,4 +1,4 @@
-"""A polite, cached page fetcher for wikiHow (DATA_SOURCES.md 3.4, "Etiquette").
+"""A polite, cached page fetcher for wikiHow (docs/data.md#crawling-politely).
 
 - robots.txt is obeyed (`urllib.robotparser`); a disallowed URL is never requested.
 - One request at a time, at least `delay` seconds apart (never less than robots.txt's

@@ -1,4 +1,4 @@
-"""wikiHow article -> one LIMA example (PAPER.md section 3; the released data's shape, section 15).
+"""wikiHow article -> one LIMA example (§2.1; the released data's shape, docs/paper.md#measured-in-the-release).
 
 The response keeps what the paper keeps: the intro paragraph, then for each method or part a line
 `## <title>`, then numbered steps `1. <headline>. <detail>` (a single-method article has no `##`
@@ -9,7 +9,7 @@ default Tips / Warnings / Things You'll Need / Ingredients (kept with `keep=`). 
 "This article ..." (or "This wikiHow ...") becomes "The following answer ..." (§2.1).
 
 Two inputs give the same shape: a page of the crawler's cache (`parse_article`), or a row group of
-the WikiHow dataset CSVs (`iter_csv_articles`, DATA_SOURCES.md 3.4), which lose some structure.
+the WikiHow dataset CSVs (`iter_csv_articles`, docs/data.md#the-wikihow-dataset-csvs), which lose some structure.
 """
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ from bs4 import BeautifulSoup
 
 from lima.errors import StageError
 
-# Sections that `keep=` can bring back, by their wikiHow section id (DATA_SOURCES.md 3.3).
+# Sections that `keep=` can bring back, by their wikiHow section id (docs/data.md#article-html).
 OPTIONAL_SECTIONS = ("ingredients", "thingsyoullneed", "tips", "warnings")
 SECTION_TITLES = {"ingredients": "Ingredients", "thingsyoullneed": "Things You'll Need",
                   "tips": "Tips", "warnings": "Warnings"}
 
-# Blocks that never reach the response, by id or class (DATA_SOURCES.md 3.3). The value is what
+# Blocks that never reach the response, by id or class (docs/data.md#article-html). The value is what
 # `meta.dropped_sections` records (None: page furniture, not a section). Generic class names
 # (video, qa, ...) count only on a `section` block; the specific ones count anywhere.
 _DROP_IDS = {"video": "video", "references": "references", "sourcesandcitations": "references",
@@ -94,7 +94,7 @@ def rewrite_opening(text: str) -> tuple[str, bool]:
 
 
 def to_prompt(title: str) -> str:
-    """The article title as a "How to ...?" question (PAPER.md section 3: "How to cook an omelette?")."""
+    """The article title as a "How to ...?" question (§2.1: "How to cook an omelette?")."""
     title = clean_text(title).rstrip(" .:")
     m = _WAYS_TO.match(title)
     if m and not title.lower().startswith("how to"):
@@ -130,7 +130,7 @@ def _bullets(name: str, items: list[str]) -> str:
 
 def make_record(slug: str, article: Article, *, url: str | None, category: str | None,
                 keep: tuple[str, ...] = (), **extra_meta) -> dict:
-    """The data contract (DESIGN.md 3): id `wikihow/<slug>`, prompt and response, meta."""
+    """The data contract (docs/design.md#data-contract): id `wikihow/<slug>`, prompt and response, meta."""
     dropped = sorted(set(article.dropped) | {n for n in article.extras if n not in keep})
     return {
         "id": f"wikihow/{unquote(slug)}",
