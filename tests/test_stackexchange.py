@@ -4,6 +4,7 @@ Run: .venv/bin/python -m pytest -q tests/test_stackexchange.py
 """
 import html
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -186,15 +187,6 @@ def test_posts_stream_out_of_7z_without_extracting(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cooking.stackexchange.com.7z"]
 
 
-def test_seven_zip_binary_reader_when_installed(tmp_path):
-    import shutil
-    if not (shutil.which("7z") or shutil.which("7zz") or shutil.which("7za")):
-        pytest.skip("no 7z binary on this machine")
-    xml = posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))
-    write_7z(tmp_path / "cooking.stackexchange.com.7z", {"Posts.xml": xml})
-    assert b"".join(posts_blocks(find_sites(tmp_path)[0], "7z")) == xml
-
-
 def test_stack_overflow_split_archives_and_folders_are_found(tmp_path):
     for table in ("Posts", "Comments", "Users"):
         write_7z(tmp_path / f"stackoverflow.com-{table}.7z", {f"{table}.xml": b"<x/>"})
@@ -259,6 +251,74 @@ def test_bad_input_is_one_line_error_exit_2_and_no_output(tmp_path, capsys, case
     assert err[-1].startswith("error: ") and message in err[-1], err
     assert "Traceback" not in "\n".join(err)
     assert not out.exists() and not (out.parent / "stackexchange.stats.json").exists()
+
+
+def _one_line_error(capsys, tmp_path, dumps, message, *extra):
+    capsys.readouterr()
+    out, _ = _stage(tmp_path, dumps, *extra, expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_posts_xml_that_cannot_be_read_is_one_line_error(tmp_path, capsys, jobs):
+    """A folder where Posts.xml should be a file: unreadable whoever runs the tests (root included)."""
+    dumps = tmp_path / "dumps"
+    (dumps / "cooking.stackexchange.com" / "Posts.xml").mkdir(parents=True)
+    write_7z(dumps / "gardening.stackexchange.com.7z",
+             {"Posts.xml": posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))})
+    _one_line_error(capsys, tmp_path, dumps, "cooking.stackexchange.com/Posts.xml: cannot read", "-j", jobs)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 folder; the Posts.xml-folder test covers root")
+@pytest.mark.parametrize("which", ["dumps", "site"])
+def test_unreadable_dump_folder_is_one_line_error(tmp_path, capsys, which):
+    dumps = tmp_path / "dumps"
+    site = dumps / "cooking.stackexchange.com"
+    site.mkdir(parents=True)
+    (site / "Posts.xml").write_bytes(posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30)))
+    locked = dumps if which == "dumps" else site
+    locked.chmod(0)
+    try:
+        _one_line_error(capsys, tmp_path, dumps, f"{locked}: cannot read the folder")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_unreadable_dump_folder_message(tmp_path, capsys, monkeypatch):
+    """What a permission error listing the dump folder becomes, also where the tests run as root."""
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self == dumps:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    _one_line_error(capsys, tmp_path, dumps, f"{dumps}: cannot read the folder (Permission denied)")
+
+
+@pytest.mark.parametrize("where", ["a_file", "a_folder_at_out"])
+def test_unwritable_out_is_one_line_error(tmp_path, capsys, where):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    write_7z(dumps / "cooking.stackexchange.com.7z",
+             {"Posts.xml": posts_xml(qa(1, "Why does salt draw water out of aubergines?", 5, 30))})
+    blocker = tmp_path / "blocker"
+    if where == "a_file":
+        blocker.write_text("")
+        out = blocker / "stackexchange.jsonl"
+    else:
+        out = blocker / "stackexchange.jsonl"
+        out.mkdir(parents=True)
+    capsys.readouterr()
+    run_script("01_stackexchange.py", "--dumps", dumps, "--out", out, expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {blocker}"), err
+    assert ("is a file, not a folder" if where == "a_file" else "is a folder") in err[0], err
+    assert not (tmp_path / "blocker" / "pools").exists()        # found before any work was done
 
 
 def test_malformed_row_is_a_counted_skip_not_an_error(tmp_path):
@@ -344,7 +404,7 @@ def test_sample_dumps_run_end_to_end_same_bytes_for_any_jobs(tmp_path):
         assert r["source"] == "stackexchange" and len(r["conversations"]) == 2
 
 
-# ---- comment chains -> dialogues (PAPER.md §10) --------------------------------------------------
+# ---- comment chains -> dialogues (§6) ------------------------------------------------------------
 
 def test_comment_cleaning_edits_are_applied_and_named():
     from lima.sources.stackexchange.dialogues import clean_comment

@@ -40,25 +40,28 @@ def remove_stale_temporaries(path: str | os.PathLike) -> int:
     return n
 
 
-def check_writable(path: str | os.PathLike) -> None:
-    """Raise the one-line StageError when `path` cannot be written: a parent that is a file, a
-    folder without write permission, a folder where the file should be. Called by `atomic_write`,
-    so every stage gets the same message before it has spent any time."""
-    path = Path(path)
-    if path.is_dir():
-        raise StageError(path, "is a folder, not a file that can be written")
-    parent = path.parent
-    for p in (parent, *parent.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise StageError(path, f"cannot write: {p} is a file, not a folder")
-            if not os.access(p, os.W_OK | os.X_OK):
-                raise StageError(path, f"cannot write: no permission to write in {p}")
-            break
+def check_writable(*paths: str | os.PathLike) -> None:
+    """Raise the one-line StageError when a path cannot be written: a parent that is a file, a
+    folder without write permission, a folder where the file should be. `atomic_write` calls it,
+    so every stage gets the same message; a stage calls it on its outputs first, so it fails before
+    it has spent any time. Nothing is created."""
+    for path in paths:
+        _check_writable(Path(path))
+
+
+def _check_writable(path: Path) -> None:
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise StageError(path, "is a folder, not a file that can be written")
+        for p in (path.parent, *path.parent.parents):     # the nearest folder that exists decides
+            if p.exists():
+                if not p.is_dir():
+                    raise StageError(path, f"cannot write: {p} is a file, not a folder")
+                if not os.access(p, os.W_OK | os.X_OK):
+                    raise StageError(path, f"cannot write: no permission to write in {p}")
+                return
     except OSError as e:
-        raise StageError(path, f"cannot create its folder: {e.strerror or e}") from None
+        raise StageError(path, f"cannot write: {e.strerror or e}") from None
 
 
 @contextlib.contextmanager
@@ -68,6 +71,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     check_writable(path)
     remove_stale_temporaries(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise StageError(path, f"cannot write: {e.strerror or e}") from None

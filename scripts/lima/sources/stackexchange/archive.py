@@ -2,15 +2,12 @@
 
 Posts.xml is streamed out of the .7z without extracting it to disk. libarchive (through the
 `libarchive-c` binding to the system library) is the default: it hands a member over in small
-blocks, so memory does not grow with the archive. The `7z` binary is an optional alternative. py7zr
-cannot stream (its extraction delivers a member in one piece), so it is only a fallback for small
-archives when libarchive is missing.
+blocks, so memory does not grow with the archive. py7zr cannot stream (its extraction delivers a
+member in one piece), so it is only a fallback for small archives when libarchive is missing.
 """
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +18,7 @@ log = logging.getLogger("lima.stackexchange")
 
 BLOCK_SIZE = 1 << 20      # 1 MiB reads: fewer parser calls, still constant memory
 PY7ZR_LIMIT = 256 << 20   # py7zr holds the whole member in memory: refuse more than this
-READERS = ("auto", "libarchive", "7z", "py7zr")
+READERS = ("auto", "libarchive", "py7zr")
 
 
 class MissingTable(StageError):
@@ -43,7 +40,7 @@ def find_sites(dumps: Path) -> list[SiteSource]:
     if not dumps.is_dir():
         raise StageError(dumps, "not a directory (give the folder that holds the <site>.7z dumps)")
     found: dict[str, SiteSource] = {}
-    for p in sorted(dumps.iterdir()):
+    for p in _listdir(dumps):
         if p.is_file() and p.suffix.lower() == ".7z":
             name = p.name[:-3]
             if "-" in name:                      # Stack Overflow ships one archive per table
@@ -52,7 +49,7 @@ def find_sites(dumps: Path) -> list[SiteSource]:
                     continue
             found.setdefault(name.lower(), SiteSource(name.lower(), p, "7z"))
         elif p.is_dir():
-            xmls = [c for c in p.iterdir() if c.suffix.lower() == ".xml"]
+            xmls = [c for c in _listdir(p) if c.suffix.lower() == ".xml"]
             if not xmls:
                 continue
             if not any(c.name.lower() == "posts.xml" for c in xmls):
@@ -65,6 +62,14 @@ def find_sites(dumps: Path) -> list[SiteSource]:
     return [found[k] for k in sorted(found)]
 
 
+def _listdir(folder: Path) -> list[Path]:
+    """The entries of a folder, sorted; an unreadable folder is the user's one-line error."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as e:
+        raise StageError(folder, f"cannot read the folder ({e.strerror or e})") from None
+
+
 def posts_blocks(src: SiteSource, reader: str = "auto") -> Iterator[bytes]:
     """Yield the bytes of the site's Posts.xml in blocks."""
     return table_blocks(src, "Posts.xml", reader)
@@ -73,10 +78,14 @@ def posts_blocks(src: SiteSource, reader: str = "auto") -> Iterator[bytes]:
 def table_blocks(src: SiteSource, table: str, reader: str = "auto") -> Iterator[bytes]:
     """Yield the bytes of one table of the site's dump (Posts.xml, Comments.xml) in blocks."""
     if src.kind == "folder":
-        member = next((c for c in src.path.iterdir() if c.name.lower() == table.lower()), None)
+        member = next((c for c in _listdir(src.path) if c.name.lower() == table.lower()), None)
         if member is None:
             raise MissingTable(src.path, f"site folder has no {table}")
-        with open(member, "rb") as f:
+        try:
+            f = open(member, "rb")
+        except OSError as e:
+            raise StageError(member, f"cannot read ({e.strerror or e})") from None
+        with f:
             while block := f.read(BLOCK_SIZE):
                 yield block
         return
@@ -86,8 +95,6 @@ def table_blocks(src: SiteSource, table: str, reader: str = "auto") -> Iterator[
     reader = resolve_reader(reader)
     if reader == "libarchive":
         yield from _blocks_libarchive(path, table)
-    elif reader == "7z":
-        yield from _blocks_7z(path, table)
     else:
         yield from _blocks_py7zr(path, table)
 
@@ -115,18 +122,10 @@ def resolve_reader(reader: str) -> str:
                 raise StageError("libarchive", f"cannot load ({e}); install the system library "
                                  "(Debian/Ubuntu: apt-get install libarchive13, macOS: brew install "
                                  "libarchive) and `pip install libarchive-c`") from e
-        if _seven_zip():
-            return "7z"
         log.warning("libarchive is missing: falling back to py7zr, which holds Posts.xml in memory "
                     "(archives up to %d MiB); install libarchive13 for streaming", PY7ZR_LIMIT >> 20)
         return "py7zr"
-    if reader == "7z" and not _seven_zip():
-        raise StageError("7z", "the 7z binary is not on PATH (install p7zip-full or 7zip)")
     return reader
-
-
-def _seven_zip() -> str | None:
-    return shutil.which("7z") or shutil.which("7zz") or shutil.which("7za")
 
 
 def _is_table(member: str, table: str = "Posts.xml") -> bool:
@@ -149,27 +148,6 @@ def _blocks_libarchive(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
     if members == 0:
         raise StageError(path, "empty archive")
     raise MissingTable(path, f"archive holds no {table}")
-
-
-def _blocks_7z(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
-    exe = _seven_zip()
-    listing = subprocess.run([exe, "l", "-ba", "-slt", str(path)], capture_output=True, text=True)
-    if listing.returncode != 0:
-        raise StageError(path, f"7z cannot list the archive, truncated or corrupt? ({listing.stderr.strip()[:200]})")
-    names = [line[7:] for line in listing.stdout.splitlines() if line.startswith("Path = ")]
-    member = next((n for n in names if _is_table(n, table)), None)
-    if member is None:
-        raise (MissingTable if names else StageError)(path, f"archive holds no {table}" if names else "empty archive")
-    proc = subprocess.Popen([exe, "e", "-so", str(path), member], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    try:
-        while block := proc.stdout.read(BLOCK_SIZE):
-            yield block
-    finally:
-        proc.stdout.close()
-        err = proc.stderr.read().decode(errors="replace")
-        if proc.wait() != 0:
-            raise StageError(path, f"7z failed while extracting {table} ({err.strip()[:200]})")
 
 
 def _blocks_py7zr(path: Path, table: str = "Posts.xml") -> Iterator[bytes]:
