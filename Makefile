@@ -22,14 +22,20 @@ VENV_STAMP := $(VENV)/.installed
 
 # Each script's prerequisites are the project files it imports, directly or not (SRC_<script>),
 # derived from the code by scripts/tools/make_deps.py, the way compilers emit dependency files.
-# Make rebuilds the list whenever a script or module changes, then rereads it.
+# Make rebuilds the list whenever a script or module changes (or on a fresh clone, where it does not
+# exist yet), then rereads it. GNU Make remakes an included makefile even under -n, -q and -t (a plan
+# made from stale prerequisites would be wrong), so a dry run may write .deps/ and nothing else.
+# The goals that run no stage neither need nor rebuild it.
 DEPS_MK := .deps/scripts.mk
-PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py scripts/lima/*.py scripts/lima/*/*.py scripts/lima/*/*/*.py)
+PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py) $(shell find scripts/lima -name '*.py' 2>/dev/null)
 $(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
 	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
+NO_STAGE_GOALS := help variables clean venv test test-fast bench
+ifneq ($(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),)
 include $(DEPS_MK)
+endif
 
-# 2-thread BLAS/OpenMP runs stall on the 2-core machines this runs on (DESIGN.md 8).
+# 2-thread BLAS/OpenMP runs stall on the 2-core machines this runs on (docs/design.md#fsdp-on-cpu).
 export OMP_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
@@ -47,7 +53,7 @@ define remember_args
 $(shell mkdir -p $(dir $(1)) && f='$(1)' && new='$(strip $(2))' && { [ "$$(cat "$$f" 2>/dev/null)" = "$$new" ] || printf '%s' "$$new" > "$$f"; })
 endef
 # (not for help/clean, nor for a dry run `make -n`, which must change nothing)
-TRACK_ARGS := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),,$(if $(filter-out help variables clean,$(MAKECMDGOALS)),yes,))
+TRACK_ARGS := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),,$(if $(filter-out $(NO_STAGE_GOALS),$(MAKECMDGOALS)),yes,))
 # Under `make -n` an args file may not exist yet: this rule lets the dry run print the whole plan.
 $(INTERIM)/.%.args:
 	@mkdir -p $(@D) && touch $@
@@ -66,7 +72,7 @@ $(VENV_STAMP): requirements.txt
 venv: $(VENV_STAMP)
 
 #################################################################################
-# DATA (PAPER.md sections 1-5)                                                  #
+# DATA (Table 1; §2.1, §2.2)                                                    #
 #################################################################################
 
 # ---- 01 Stack Exchange: title-only questions, top answers, the paper's filters --------------
@@ -145,7 +151,7 @@ $(LIMA_DATA)/train_dialogue.jsonl &: $(DATA_INPUTS) $(SRC_04_build_dataset) $(BA
 data: $(LIMA_DATA)/train_dialogue.jsonl
 
 #################################################################################
-# BASE MODEL AND TRAINING (PAPER.md section 6)                                  #
+# BASE MODEL AND TRAINING (§3, Appendix B)                                      #
 #################################################################################
 
 # ---- 00 the base model: LLaMA from a local folder (paper), or a tiny one pretrained here (sample)
@@ -188,7 +194,10 @@ TORCHRUN := $(PY) -m torch.distributed.run --nproc_per_node $(NPROC) \
           $(if $(filter 1,$(NNODES)),--standalone,--nnodes $(NNODES) --node_rank $(NODE_RANK) \
           --rdzv_backend c10d --rdzv_endpoint $(RDZV_ENDPOINT) --rdzv_id lima-$(RUN))
 
+# --check first, in one plain process: a bad input or a run folder another training holds is one
+# line and exit 2, instead of one traceback per rank inside torchrun's own.
 $(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(SRC_05_train) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
+	$(PY) scripts/05_train.py --check $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 
 ## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/<run>/epoch_NN
@@ -265,16 +274,17 @@ REPORT_INPUTS := $(SE_DUMPS) $(if $(WH_CSV),$(WH_CSV),$(WH_CACHE)) $(REDDIT_DUMP
 REPORT_EXTRA := $(wildcard $(RESULTS)/$(PROFILE)-dialogue/report/dialogue.md \
           $(RESULTS)/$(PROFILE)-ablations/report/ablations.md $(RESULTS)/$(PROFILE)-no-format/report/format_ablation.md)
 
+# The data fragment is the profile's (DATA_REPORT), named outright: a RUN=<variant> report has none of its own.
 $(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REPORT_EXTRA) $(SRC_08_report) | $(VENV_STAMP)
 	$(PY) scripts/08_report.py --results $(RESULTS)/$(RUN) --interim $(INTERIM) --lima-data $(LIMA_DATA) \
 	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED) \
-	    $(if $(REPORT_EXTRA),--fragments $(REPORT_EXTRA))
+	    --fragments $(DATA_REPORT) $(REPORT_EXTRA)
 
 ## Stage 08: assemble results/<run>/REPORT.md (our figures beside the paper's, and a manifest)
 report: $(REPORT)
 
 #################################################################################
-# THE PAPER'S OTHER EXPERIMENTS (PAPER.md sections 9-11): separate targets, not in `all`
+# THE PAPER'S OTHER EXPERIMENTS (§5, §6, Appendix E): separate targets, not in `all`
 #################################################################################
 
 # A variant run is this Makefile called again with RUN and TRAIN_FILE (and, for the ablations, the
@@ -403,9 +413,13 @@ all: data-stackexchange data-wikihow data-reddit base data train select eval rep
 # UTILITIES                                                                     #
 #################################################################################
 
-## Run the test suite (sets up .venv first)
+## Run the whole test suite, end-to-end runs included (what CI runs; sets up .venv first)
 test: $(VENV_STAMP)
 	$(PY) -m pytest -q --durations=15
+
+## Run the unit tests only: no torchrun, no end-to-end make (about a minute on 2 cores)
+test-fast: $(VENV_STAMP)
+	$(PY) -m pytest -q -m "not slow" --durations=10
 
 ## Benchmarks: each stage against its floor, measured in the same run -> results/bench/
 bench: $(VENV_STAMP)
@@ -420,9 +434,9 @@ bench: $(VENV_STAMP)
 variables:
 	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
 
-## Remove everything the pipeline produced (keeps data/raw/ and .venv)
+## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:
-	rm -rf $(INTERIM) $(LIMA_DATA) $(ABLATION_DATA) $(CKPT_ROOT) $(RESULTS)
+	rm -rf $(INTERIM) $(LIMA_DATA) $(ABLATION_DATA) $(CKPT_ROOT) $(RESULTS) $(dir $(DEPS_MK))
 
 ## List the targets with one line each
 help:
@@ -432,4 +446,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

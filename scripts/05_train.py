@@ -1,4 +1,4 @@
-"""Stage 05: supervised fine-tuning with the paper's recipe under torchrun + FSDP2 (PAPER.md §6).
+"""Stage 05: supervised fine-tuning with the paper's recipe under torchrun + FSDP2 (§3).
 
 Standard next-token loss on assistant tokens and their end-of-turn token, AdamW (β 0.9/0.95, weight
 decay 0.1), no warmup, learning rate 1e-5 decaying linearly to 1e-6, 15 epochs, batch 32, texts
@@ -12,12 +12,16 @@ Each epoch: dev perplexity, a model-only export (for the epochs kept), the resum
 """
 from __future__ import annotations
 
+# First, before torch: lifeline reads the launcher's pid at import (see lima/train/lifeline.py).
+from lima.train.lifeline import run_lock  # isort: skip
+
 import argparse
-import json
+import contextlib
 import logging
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,7 +29,7 @@ from transformers.utils import logging as hf_logging
 
 from lima.train.batching import collate, plan_epoch, steps_per_epoch
 from lima.chat import Rendered, show_example
-from lima.train.checkpoint import export_model, find_state, fingerprint, load_state, parse_keep, save_state
+from lima.train.checkpoint import Resumable, export_model, parse_keep, restart_outputs, run_fingerprint
 from lima.errors import StageError
 from lima.progress import progress
 from lima.cli import run_main, setup_logging
@@ -34,7 +38,7 @@ from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flop
                               log0, peak_mem_mb, rank, world_size)
 from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
 from lima.train.loss import evaluate, micro_loss
-from lima.train.model import build_model, load_tokenizer
+from lima.train.model import build_model, check_model_dir, load_tokenizer
 from lima.train.schedule import lr_at
 from lima.train.data import read_conversations, render_all
 from lima.train.report import plot_training, write_report_fragment
@@ -72,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--activation-checkpointing", action="store_true")
     p.add_argument("--cpu-offload", action="store_true", help="FSDP2 CPU offload of parameters, gradients and optimizer state")
     p.add_argument("--stop-after-steps", type=int, default=0, help="stop (as if killed) after this many steps of this run; for resume tests")
+    p.add_argument("--check", action="store_true", help="only check the inputs and that no other training holds --out, "
+                   "in one plain process (make runs it before torchrun), then exit")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     args.results = args.results or Path("results") / args.out.name
@@ -80,61 +86,87 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    setup_logging(args.verbose)
+    if args.check:
+        return check_inputs(args)
     device = init_distributed()
     try:
         return train(args, device)
+    except StageError:
+        if is_main():
+            raise
+        return 2            # every rank hit the same error; rank 0 says it, once
     finally:
         cleanup_distributed()
 
 
-def train(args, device) -> int:
-    setup_logging(args.verbose)
-    if not sys.stderr.isatty():
-        hf_logging.disable_progress_bar()
-    if not is_main():
-        logging.getLogger("lima").setLevel(logging.WARNING)
-    world = world_size()
-    if args.batch_size % (world * args.micro_batch_size) != 0:
-        raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
-                         f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
-    for flag, path in (("--model", args.model), ("--train", args.train), ("--dev", args.dev)):
+def check_inputs(args) -> int:
+    """--check: the inputs and the run folder, in one plain process before a launcher starts the
+    workers (make runs it first), so a bad input is one line rather than one traceback per rank."""
+    prepare_data(args)
+    with run_lock(args.out):
+        pass
+    return 0
+
+
+@dataclass
+class Data:
+    tokenizer: object
+    counts: Counter
+    train: list         # (ids, labels, n_targets) per example
+    dev: list
+    ppl_set: list
+
+
+def prepare_data(args) -> Data:
+    """Validate the arguments and render the conversations; every problem is a StageError."""
+    parse_keep(args.keep_epochs, args.epochs)
+    check_model_dir(args.model)
+    for flag, path in (("--train", args.train), ("--dev", args.dev)):
         if not path.exists():
             raise StageError(path, f"{flag}: no such file or directory")
-    keep = parse_keep(args.keep_epochs, args.epochs)
-
-    # ---- data
     counts = Counter()
     tokenizer = load_tokenizer(args.model)
     train_conv = read_conversations(args.train, counts)
     dev_conv = read_conversations(args.dev, counts)
-    train = render_all(tokenizer, train_conv, args.max_len, counts, "train")
-    dev = render_all(tokenizer, dev_conv, args.max_len, counts, "dev")
-    ppl_set = []
+    data = Data(tokenizer, counts, render_all(tokenizer, train_conv, args.max_len, counts, "train"),
+                render_all(tokenizer, dev_conv, args.max_len, counts, "dev"), [])
     if args.ppl_set:
         train_ids = {r["id"] for r in train_conv}
         held_out = [r for r in read_conversations(args.ppl_set, counts) if r["id"] not in train_ids]
-        ppl_set = render_all(tokenizer, held_out[:args.ppl_set_size], args.max_len, counts, "ppl_set")
-    if not train:
+        data.ppl_set = render_all(tokenizer, held_out[:args.ppl_set_size], args.max_len, counts, "ppl_set")
+    if not data.train:
         raise StageError(args.train, f"every example was dropped (no target token within --max-len {args.max_len})")
-    if not dev:
+    if not data.dev:
         raise StageError(args.dev, "no usable dev example")
-    lengths, targets = [len(i) for i, _, _ in train], [t for _, _, t in train]
-    n_steps = steps_per_epoch(len(train), args.batch_size)
-    total_steps = n_steps * args.epochs
-    log0("%d train examples (%s), %d dev; %d steps/epoch × %d epochs = %d steps; world %d, accumulation %d",
-         len(train), dict(counts), len(dev), n_steps, args.epochs, total_steps, world,
-         args.batch_size // (world * args.micro_batch_size))
-    log0("example with its supervised part in [[...]]: %s",
-         show_example(tokenizer, Rendered(train[0][0], train[0][1], False)))
+    return data
 
-    # ---- model and optimizer
+
+@contextlib.contextmanager
+def hold_run_folder(out: Path):
+    """Rank 0 holds the run folder's lock for the whole training; every rank stops if it is taken."""
+    with contextlib.ExitStack() as stack:
+        error = [None]
+        if is_main():
+            try:
+                stack.enter_context(run_lock(out))
+            except StageError as e:
+                error[0] = e
+        torch.distributed.broadcast_object_list(error, src=0)
+        if error[0] is not None:
+            raise error[0]
+        yield
+
+
+def setup_model(args, device, tokenizer):
+    """The sharded model with residual dropout, its AdamW, and what the logs report about them."""
     if args.cpu_offload and device.type != "cuda":
         log0("--cpu-offload ignored: without a GPU the weights already live in CPU memory")
         args.cpu_offload = False
     model, rates, held = build_model(args.model, tokenizer, device, resid_dropout=args.resid_dropout,
                                      activation_checkpointing=args.activation_checkpointing,
                                      cpu_offload=args.cpu_offload)
-    held_by_rank = [None] * world
+    held_by_rank = [None] * world_size()
     torch.distributed.all_gather_object(held_by_rank, held)
     log0("bytes of full weights each rank held before sharding: %s", held_by_rank)
     log0("residual dropout by layer: %s", [round(p, 3) for p in rates])
@@ -144,50 +176,48 @@ def train(args, device) -> int:
     # Parameters are sharded: each rank counts its local shards, the sum is the model.
     n_params = int(all_reduce_sum([sum(p.to_local().numel() if hasattr(p, "to_local") else p.numel()
                                        for p in model.parameters())], device)[0])
-    peak_flops = gpu_peak_flops(device)
-    export_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
-                    "auto": torch.bfloat16 if device.type == "cuda" else torch.float32}[args.export_dtype]
+    return model, optimizer, {"rates": rates, "held_by_rank": held_by_rank, "n_params": n_params}
 
-    # ---- resume, or start afresh
-    run_settings = {k: v for k, v in vars(args).items()
-                    if k not in ("out", "results", "keep_epochs", "save_every", "stop_after_steps", "verbose",
-                                 "activation_checkpointing", "cpu_offload", "export_dtype")}
-    # The code that shapes the weights is part of the fingerprint: Make reruns training when it changes,
-    # and a finished state made by older code must not pass for the new result.
-    code = project_sources(__file__)     # the same import closure Make's prerequisites come from
-    fp = fingerprint([p for p in (args.train, args.dev, args.ppl_set, args.model / "config.json", *code) if p],
-                     run_settings)
-    state_dir = args.out / "state"
+
+def train(args, device) -> int:
+    if not sys.stderr.isatty():
+        hf_logging.disable_progress_bar()
+    if not is_main():
+        logging.getLogger("lima").setLevel(logging.WARNING)
+    world = world_size()
+    if args.batch_size % (world * args.micro_batch_size) != 0:
+        raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
+                         f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
+    with hold_run_folder(args.out):
+        return train_locked(args, device, world)
+
+
+def train_locked(args, device, world) -> int:
+    data = prepare_data(args)
+    keep = parse_keep(args.keep_epochs, args.epochs)
+    train, pad_id = data.train, data.tokenizer.pad_token_id
+    n_steps = steps_per_epoch(len(train), args.batch_size)
+    total_steps = n_steps * args.epochs
+    log0("%d train examples (%s), %d dev; %d steps/epoch × %d epochs = %d steps; world %d, accumulation %d",
+         len(train), dict(data.counts), len(data.dev), n_steps, args.epochs, total_steps, world,
+         args.batch_size // (world * args.micro_batch_size))
+    log0("example with its supervised part in [[...]]: %s",
+         show_example(data.tokenizer, Rendered(train[0][0], train[0][1], False)))
+    model, optimizer, info = setup_model(args, device, data.tokenizer)
+    peak_flops = gpu_peak_flops(device)
+
+    # ---- resume a saved state of this very run, or start afresh
+    fp = run_fingerprint(args, project_sources(__file__))   # the same import closure Make's prerequisites come from
+    state = Resumable(args.out / "state", fp, world)
+    start_step = state.resume(model, optimizer, total_steps)
     metrics_path = args.results / "train_metrics.jsonl"
-    start_step = 0
-    state = find_state(state_dir)
-    if state is not None:
-        saved_fp = json.loads((state / "meta.json").read_text()).get("fingerprint")
-        if saved_fp == fp:
-            meta = load_state(model, optimizer, state, world)
-            start_step = meta["next_step"]
-            log0("resuming from %s at step %d of %d", state, start_step, total_steps)
-        else:
-            log0("the saved state was made with other data or arguments (fingerprint %s, now %s): starting afresh",
-                 saved_fp, fp)
     if is_main():
-        args.out.mkdir(parents=True, exist_ok=True)
-        args.results.mkdir(parents=True, exist_ok=True)
-        (args.out / "TRAINED").unlink(missing_ok=True)
-        kept_rows = []
-        if start_step and metrics_path.exists():
-            done_epochs = start_step // n_steps
-            kept_rows = [r for r in read_jsonl(metrics_path, tolerate_torn_tail=True)
-                         if (r["kind"] == "step" and r["step"] < start_step)
-                         or (r["kind"] == "epoch" and r["epoch"] <= done_epochs)]
-        with atomic_write(metrics_path) as f:
-            for r in kept_rows:
-                f.write(json.dumps(r) + "\n")
+        restart_outputs(args.out, metrics_path, start_step, n_steps)
     torch.distributed.barrier()
 
     # ---- the loop
     model.train()
-    pad_id = tokenizer.pad_token_id
+    lengths, targets = [len(i) for i, _, _ in train], [t for _, _, t in train]
     dummy = (train[0][0], train[0][1])
     steps_this_run = 0
     bar = progress(total=total_steps, initial=start_step, desc="train", unit="step", disable=not is_main() or None)
@@ -225,50 +255,63 @@ def train(args, device) -> int:
                        "lr": lr, "grad_norm": round(grad_norm, 6), "tokens_per_s": round(real / dt, 1),
                        "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1)}
                 if peak_flops:      # model FLOPs utilisation, 6·N per token (forward and backward)
-                    row["mfu"] = round(6 * n_params * (padded / dt) / (peak_flops * world), 4)
+                    row["mfu"] = round(6 * info["n_params"] * (padded / dt) / (peak_flops * world), 4)
                 append_jsonl(metrics_path, row)
                 bar.update(1)
                 bar.set_postfix(loss=f"{ce_total / step.n_target:.3f}", lr=f"{lr:.2e}")
             steps_this_run += 1
             last_of_epoch = step.index == (epoch + 1) * n_steps - 1
             if args.save_every and (step.index + 1) % args.save_every == 0 and not last_of_epoch:
-                save_state(model, optimizer, state_dir, {"next_step": step.index + 1, "fingerprint": fp,
-                                                         "world_size": world})
+                state.save(model, optimizer, step.index + 1)
             if args.stop_after_steps and steps_this_run >= args.stop_after_steps:
                 log0("stopping after %d steps (--stop-after-steps)", steps_this_run)
                 return 0
-
-        # ---- end of epoch: perplexity, export, resumable state
-        dev_loss, dev_ppl = evaluate(model, dev, pad_id, args.micro_batch_size, device)
-        row = {"kind": "epoch", "epoch": epoch + 1, "dev_loss": round(dev_loss, 6), "dev_ppl": round(dev_ppl, 4)}
-        if ppl_set:
-            ppl_loss, ppl = evaluate(model, ppl_set, pad_id, args.micro_batch_size, device)
-            row.update({"ppl_set_loss": round(ppl_loss, 6), "ppl_set_ppl": round(ppl, 4)})
-        log0("epoch %d: dev loss %.4f, perplexity %.3f", epoch + 1, dev_loss, dev_ppl)
-        if epoch + 1 in keep:
-            export_model(model, tokenizer, args.out / f"epoch_{epoch + 1:02d}", dtype=export_dtype,
-                         info={"epoch": epoch + 1, "step": (epoch + 1) * n_steps, **row,
-                               "args": {k: str(v) for k, v in vars(args).items()}, "fingerprint": fp})
-        if is_main():
-            append_jsonl(metrics_path, row)
-        save_state(model, optimizer, state_dir, {"next_step": (epoch + 1) * n_steps, "fingerprint": fp,
-                                                 "world_size": world})
+        end_of_epoch(args, model, data, epoch, keep, metrics_path, device,
+                     info={"step": (epoch + 1) * n_steps, "fingerprint": fp})
+        state.save(model, optimizer, (epoch + 1) * n_steps)
 
     if is_main():
         bar.close()
-        rows = list(read_jsonl(metrics_path, tolerate_torn_tail=True))
-        plot_training(rows, args.results)
-        write_json(args.out / "train_summary.json", {
-            "examples": len(train), "counts": dict(counts), "steps": total_steps, "world_size": world,
-            "exported_epochs": sorted(keep), "fingerprint": fp, "weights_held_before_sharding": held_by_rank,
-            "args": {k: str(v) for k, v in vars(args).items()}})
-        write_report_fragment(args, rows, len(train), total_steps, world, rates)
-        with atomic_write(args.out / "TRAINED") as f:
-            f.write(f"trained {args.epochs} epochs, {total_steps} steps, fingerprint {fp}\n")
-        print(f"train: {args.epochs} epochs, {total_steps} steps on {world} rank(s) -> {args.out} "
-              f"(exports: {', '.join(f'epoch_{e:02d}' for e in sorted(keep))})")
+        finish(args, data, keep, metrics_path, total_steps, world, fp, info)
     torch.distributed.barrier()
     return 0
+
+
+def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> None:
+    """Collective: dev (and --ppl-set) perplexity, and the model-only export of a kept epoch."""
+    pad_id = data.tokenizer.pad_token_id
+    dev_loss, dev_ppl = evaluate(model, data.dev, pad_id, args.micro_batch_size, device)
+    row = {"kind": "epoch", "epoch": epoch + 1, "dev_loss": round(dev_loss, 6), "dev_ppl": round(dev_ppl, 4)}
+    if data.ppl_set:
+        ppl_loss, ppl = evaluate(model, data.ppl_set, pad_id, args.micro_batch_size, device)
+        row.update({"ppl_set_loss": round(ppl_loss, 6), "ppl_set_ppl": round(ppl, 4)})
+    log0("epoch %d: dev loss %.4f, perplexity %.3f", epoch + 1, dev_loss, dev_ppl)
+    if epoch + 1 in keep:
+        export_model(model, data.tokenizer, args.out / f"epoch_{epoch + 1:02d}", dtype=export_dtype(args, device),
+                     info={"epoch": epoch + 1, "step": info["step"], **row,
+                           "args": {k: str(v) for k, v in vars(args).items()}, "fingerprint": info["fingerprint"]})
+    if is_main():
+        append_jsonl(metrics_path, row)
+
+
+def export_dtype(args, device) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16,
+            "auto": torch.bfloat16 if device.type == "cuda" else torch.float32}[args.export_dtype]
+
+
+def finish(args, data, keep, metrics_path, total_steps, world, fp, info) -> None:
+    """Rank 0: curves, summary, report fragment, then `TRAINED` last."""
+    rows = list(read_jsonl(metrics_path, tolerate_torn_tail=True))
+    plot_training(rows, args.results)
+    write_json(args.out / "train_summary.json", {
+        "examples": len(data.train), "counts": dict(data.counts), "steps": total_steps, "world_size": world,
+        "exported_epochs": sorted(keep), "fingerprint": fp, "weights_held_before_sharding": info["held_by_rank"],
+        "args": {k: str(v) for k, v in vars(args).items()}})
+    write_report_fragment(args, rows, len(data.train), total_steps, world, info["rates"])
+    with atomic_write(args.out / "TRAINED") as f:
+        f.write(f"trained {args.epochs} epochs, {total_steps} steps, fingerprint {fp}\n")
+    print(f"train: {args.epochs} epochs, {total_steps} steps on {world} rank(s) -> {args.out} "
+          f"(exports: {', '.join(f'epoch_{e:02d}' for e in sorted(keep))})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Process group, devices and FSDP2 wrapping: one code path for torchrun on GPUs (NCCL), torchrun on
 CPU (gloo, the tests) and plain `python` (a one-rank group over an in-memory store, no port).
 
-See FSDP_CPU.md for what was measured: FSDP2 works on CPU; FSDP1 does not save reliably there.
+See docs/design.md#fsdp-on-cpu for what was measured: FSDP2 works on CPU; FSDP1 does not save reliably there.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import resource
 import torch
 import torch.distributed as dist
 
+from lima.train.lifeline import tie_to_launcher
+
 log = logging.getLogger("lima.train")
 
 # Rank-0 I/O (exports of a 65B model take minutes) must not trip the collective watchdog.
@@ -20,7 +22,9 @@ PG_TIMEOUT = datetime.timedelta(minutes=int(os.environ.get("LIMA_PG_TIMEOUT_MIN"
 
 
 def init_distributed() -> torch.device:
+    """Under a launcher (RANK set) the worker first ties its life to the launcher's (lima.train.lifeline)."""
     if "RANK" in os.environ:
+        tie_to_launcher()
         if torch.cuda.is_available():
             local = int(os.environ["LOCAL_RANK"])
             torch.cuda.set_device(local)
@@ -34,7 +38,7 @@ def init_distributed() -> torch.device:
         dist.init_process_group("gloo" if device.type == "cpu" else "cuda:nccl,cpu:gloo",
                                 store=dist.HashStore(), rank=0, world_size=1, timeout=PG_TIMEOUT)
     if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)   # 2-thread OpenMP stalls 10-25x on small shared hosts (FSDP_CPU.md)
+        torch.set_num_threads(1)   # 2-thread OpenMP stalls 10-25x on small shared hosts (docs/design.md#fsdp-on-cpu)
     return device
 
 
@@ -63,7 +67,7 @@ def log0(msg: str, *args) -> None:
 def shard_model(model, device: torch.device, *, cpu_offload: bool = False) -> None:
     """FSDP2: each decoder layer, then the root. On GPUs compute runs in bf16 over fp32 master
     weights with fp32 gradient reduction: pure bf16 would drop most updates at LIMA's 1e-5..1e-6
-    learning rates (PEERS.md pain point 7)."""
+    learning rates (docs/design.md#pitfalls-the-training-code-avoids)."""
     from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, fully_shard
 
     kwargs = {}

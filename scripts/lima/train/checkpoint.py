@@ -1,15 +1,16 @@
-"""Per-epoch model-only exports and the resumable training state (DESIGN.md §6).
+"""Per-epoch model-only exports and the resumable training state (docs/design.md#checkpoints).
 
 - `epoch_NN/`: safetensors + config + tokenizer (with the EOT chat template) + generation_config
   whose end token is EOT, loadable with `from_pretrained`. Written to a temp folder, renamed last.
-- `state/`: torch.distributed.checkpoint of model and optimizer (sharded, any number of ranks can
-  read it), per-rank RNG, the step to resume from and a fingerprint of data and arguments;
+- `state/` (`Resumable`): torch.distributed.checkpoint of model and optimizer (sharded, any number
+  of ranks can read it), per-rank RNG, the step to resume from and a fingerprint of data and arguments;
   `COMPLETE` is written last and the previous state is removed only after the new one is complete.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -22,9 +23,11 @@ from transformers import GenerationConfig
 
 from lima.chat import EOT
 from lima.distributed import is_main, rank
-from lima.io import write_json
+from lima.io import atomic_write, read_jsonl, write_json
 
-# The paper's decoding (PAPER.md §7), written into each export so `generate()` uses it. The
+log = logging.getLogger("lima.train")
+
+# The paper's decoding (§4.1), written into each export so `generate()` uses it. The
 # repetition penalty (1.2 on generated tokens only) needs stage 06's processor: the stock one also
 # penalises prompt tokens.
 DECODING = {"do_sample": True, "top_p": 0.9, "temperature": 0.7, "max_new_tokens": 2048}
@@ -126,3 +129,63 @@ def parse_keep(spec: str, epochs: int) -> set[int]:
         else:
             keep.add(int(part))
     return {e for e in keep if 1 <= e <= epochs}
+
+
+# ---- resume bookkeeping ------------------------------------------------------------------------
+
+# Arguments that say where and how a run is written, not which weights it ends with.
+NOT_FINGERPRINTED = ("out", "results", "keep_epochs", "save_every", "stop_after_steps", "verbose",
+                     "activation_checkpointing", "cpu_offload", "export_dtype", "check")
+
+
+def run_fingerprint(args, code: list[Path]) -> str:
+    """Data, base model config, recipe and `code` (the script's import closure, `lima.deps`): the code
+    that shapes the weights is part of it, so a state saved by older code never passes for this run."""
+    settings = {k: v for k, v in vars(args).items() if k not in NOT_FINGERPRINTED}
+    files = [p for p in (args.train, args.dev, args.ppl_set, args.model / "config.json", *code) if p]
+    return fingerprint(files, settings)
+
+
+class Resumable:
+    """The run's `state/`: saved with this run's fingerprint, resumed only when it matches."""
+
+    def __init__(self, state_dir: Path, fp: str, world: int):
+        self.dir, self.fp, self.world = state_dir, fp, world
+
+    def resume(self, model, optimizer, total_steps: int) -> int:
+        """Collective. Loads a state of this very run and returns its next step; 0 when there is none."""
+        state = find_state(self.dir)
+        if state is None:
+            return 0
+        saved_fp = json.loads((state / "meta.json").read_text()).get("fingerprint")
+        if saved_fp != self.fp:
+            if is_main():
+                log.info("the saved state was made with other data or arguments (fingerprint %s, now %s): "
+                         "starting afresh", saved_fp, self.fp)
+            return 0
+        start = load_state(model, optimizer, state, self.world)["next_step"]
+        if is_main():
+            log.info("resuming from %s at step %d of %d", state, start, total_steps)
+        return start
+
+    def save(self, model, optimizer, next_step: int) -> None:
+        """Collective."""
+        save_state(model, optimizer, self.dir, {"next_step": next_step, "fingerprint": self.fp,
+                                                "world_size": self.world})
+
+
+def restart_outputs(out: Path, metrics_path: Path, start_step: int, steps_per_epoch: int) -> None:
+    """Rank 0, before the first step: the run is unfinished again (`TRAINED` goes) and the metrics
+    keep only the rows of steps and epochs before `start_step`, so a resumed run logs each step once."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    (out / "TRAINED").unlink(missing_ok=True)
+    kept = []
+    if start_step and metrics_path.exists():
+        done_epochs = start_step // steps_per_epoch
+        kept = [r for r in read_jsonl(metrics_path, tolerate_torn_tail=True)
+                if (r["kind"] == "step" and r["step"] < start_step)
+                or (r["kind"] == "epoch" and r["epoch"] <= done_epochs)]
+    with atomic_write(metrics_path) as f:
+        for r in kept:
+            f.write(json.dumps(r) + "\n")

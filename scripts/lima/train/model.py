@@ -3,11 +3,12 @@ per rank.
 
 Every rank builds the model on the meta device and shards it; rank 0 alone reads the checkpoint into
 CPU memory, and `set_model_state_dict(..., broadcast_from_rank0=True)` hands each rank its shards.
-For LLaMA-65B that is one CPU copy per node instead of one per GPU (PEERS.md pain point 6).
+For LLaMA-65B that is one CPU copy per node instead of one per GPU (docs/design.md#pitfalls-the-training-code-avoids).
 """
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -15,15 +16,31 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from lima.chat import CHAT_TEMPLATE, EOT, PAD
 from lima.distributed import rank, shard_model
+from lima.errors import StageError
 from lima.train.dropout import add_residual_dropout
 
 log = logging.getLogger("lima.train")
 
 
+def check_model_dir(model_dir: Path) -> None:
+    """A Hugging Face model folder, or the one-line error naming what is missing (before any rank
+    starts loading it: a failed load on rank 0 would leave the others waiting in a collective)."""
+    if not model_dir.is_dir():
+        raise StageError(model_dir, "--model: no such folder")
+    if not (model_dir / "config.json").is_file():
+        raise StageError(model_dir / "config.json", "--model: no such file; a Hugging Face model folder "
+                                                    "(config.json, weights, tokenizer) is expected")
+    if not any(model_dir.glob("*.safetensors")) and not any(model_dir.glob("*.bin")):
+        raise StageError(model_dir, "--model: no weights (*.safetensors or *.bin)")
+
+
 def load_tokenizer(model_dir):
     """The base tokenizer plus EOT and a pad token distinct from EOS and EOT (a pad equal to EOS
-    gets EOS masked out of the loss and the model never learns to stop: PEERS.md pain point 3)."""
-    tok = AutoTokenizer.from_pretrained(model_dir)
+    gets EOS masked out of the loss and the model never learns to stop: docs/design.md#pitfalls-the-training-code-avoids)."""
+    try:
+        tok = AutoTokenizer.from_pretrained(model_dir)
+    except (OSError, ValueError) as e:      # no tokenizer files, or ones transformers cannot read
+        raise StageError(model_dir, f"no usable tokenizer: {str(e).splitlines()[0]}") from None
     added = []
     if EOT not in tok.get_vocab():
         added.append(EOT)
