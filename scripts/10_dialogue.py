@@ -1,4 +1,4 @@
-"""Multi-turn dialogue (PAPER.md §10): the main model (no dialogue data) and the model trained with the
+"""Multi-turn dialogue (§6): the main model (no dialogue data) and the model trained with the
 dialogue chains answer the scripted conversations turn by turn; the judge labels every assistant
 turn Fail / Pass / Excellent; the report sets the shares beside the paper's 45.2/19.1/35.7 vs 76.1/21.7/2.2.
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
 from lima.eval.dialogue import generate_file, judge_dialogue, read_conversations, render_report, summarize_labels
+from lima.eval.judge_config import add_judge_args, judge_errors, resolve
 from lima.eval.metrics import generation_metrics
 from lima.eval.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json, write_jsonl
@@ -39,42 +39,32 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="with conversation and turn, seeds each response's random stream")
     p.add_argument("--batch-size", type=int, default=16, help="conversations decoded together per turn")
     p.add_argument("--device-map", default=None, help="'auto' spreads a model too large for one GPU over the node's GPUs")
-    # ---- judge
-    p.add_argument("--judge-url", default=None, help="OpenAI-compatible base URL (default: $JUDGE_BASE_URL; '' = no judge); key only from $JUDGE_API_KEY")
-    p.add_argument("--judge-model", default=None, help="judge model name (default: $JUDGE_MODEL)")
-    p.add_argument("--judge-concurrency", type=int, default=4, help="judge calls in flight at once")
-    p.add_argument("--judge-budget", type=int, default=5000, help="at most this many HTTP requests per run (cached answers are free)")
-    p.add_argument("--judge-timeout", type=float, default=120.0, help="seconds per request before it is retried")
+    add_judge_args(p)
     p.add_argument("--report", type=Path, default=None, help="report fragment, written last (default: <out>/report/dialogue.md)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    args.judge_url = os.environ.get("JUDGE_BASE_URL") if args.judge_url is None else args.judge_url
-    args.judge_model = args.judge_model or os.environ.get("JUDGE_MODEL") or None
-    args.judge_url = args.judge_url or None
     args.report = args.report or args.out / "report" / "dialogue.md"
     return args
 
 
-def check_args(args) -> list[str]:
-    problems = [f"--{flag} {path}: not an exported model folder (no config.json)"
+def check_args(args, judge) -> list[str]:
+    problems = list(judge.problems) + [f"--{flag} {path}: not an exported model folder (no config.json)"
                 for flag, path in (("zero-shot", args.zero_shot), ("dialogue", args.dialogue))
                 if not (path / "config.json").is_file()]
     if not args.conversations.is_file():
         problems.append(f"--conversations {args.conversations}: no such file")
     if args.max_new_tokens < 1 or args.batch_size < 1:
         problems.append("--max-new-tokens and --batch-size must be at least 1")
-    if bool(args.judge_url) != bool(args.judge_model):
-        problems.append("the judge needs both a URL (--judge-url or JUDGE_BASE_URL) and a model (--judge-model or JUDGE_MODEL)")
     return problems
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    if problems := check_args(args):
+    judge = resolve(args)
+    if problems := check_args(args, judge):
         raise StageError("10_dialogue.py", "; ".join(problems))
     from lima.eval.generate import Decoding
-    from lima.eval.judge import api_key_from_env
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     counts = Counter()
     convs = read_conversations(args.conversations, counts)
@@ -93,22 +83,16 @@ def main(argv=None) -> int:
 
     # ---- judge every assistant turn
     judge_info = None
-    if not args.judge_url:
+    if not judge.enabled:
         print(f"judge: {NO_JUDGE}")
     else:
-        from lima.eval.judge import ChatClient, JudgeError
-        client = ChatClient(args.judge_url, args.judge_model, api_key=api_key_from_env(),
-                            cache_path=args.out / "judgments" / "dialogue.jsonl", concurrency=args.judge_concurrency,
-                            budget=args.judge_budget, timeout=args.judge_timeout)
+        client = judge.client(args.out / "judgments" / "dialogue.jsonl")
         for system, s in systems.items():
-            try:
+            with judge_errors():
                 items = judge_dialogue(client, s["gens"])
-            except JudgeError as e:
-                raise StageError("judge", str(e)) from None
             write_jsonl(args.out / "eval" / f"dialogue.{system}.jsonl", items)
             s["judged"] = summarize_labels(items)
-        judge_info = {"url": args.judge_url, "model": args.judge_model, "requests": client.requests_sent,
-                      "cache_hits": client.cache_hits}
+        judge_info = judge.record(client)
 
     # ---- summary, report (last: the Make target)
     for s in systems.values():

@@ -1,8 +1,10 @@
 """A chat-completions stand-in on 127.0.0.1 for the judge paths of every stage's tests.
 
 Answers by reading the prompt: GOOD beats OK beats BAD; BIASED makes the judge always pick Answer A;
-CONFUSE gets an answer with no verdict; queued faults (429 with Retry-After, 500, 401, a malformed
-body, a slow answer) are played one request each.
+CONFUSE gets an answer with no verdict; queued faults (429 with Retry-After, "429:<seconds>" for
+another Retry-After, 500, 401, a malformed body, a slow answer; None for a normal answer) are played
+one request each. Every request is recorded with what it was for: its kind (pairwise, absolute,
+safety, likert, dialogue, or generate for a system answering) and the task (the user's prompt).
 """
 import json
 import re
@@ -26,13 +28,15 @@ class StandIn:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                kind, task = stand_in.purpose(body["messages"])
                 with stand_in.lock:
                     stand_in.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                              "body": body, "t": time.monotonic()})
+                                              "body": body, "t": time.monotonic(), "kind": kind, "task": task})
                     fault = stand_in.faults.pop(0) if stand_in.faults else None
                 try:
-                    if fault == "429":
-                        return self.reply(429, b'{"error": "slow down"}', {"Retry-After": "1"})
+                    if fault and fault.startswith("429"):
+                        seconds = fault.partition(":")[2] or "1"
+                        return self.reply(429, b'{"error": "slow down"}', {"Retry-After": seconds})
                     if fault == "500":
                         return self.reply(500, b'{"error": "oops"}')
                     if fault == "401":
@@ -64,6 +68,26 @@ class StandIn:
     @staticmethod
     def grade(text):
         return 3 if "GOOD" in text else 2 if "OK" in text else 1
+
+    @staticmethod
+    def purpose(messages):
+        """(kind, task): which judgment a request asks for, or "generate", and about which prompt."""
+        text = messages[-1]["content"]
+
+        def between(start, end):
+            return text.split(start, 1)[1].split(end, 1)[0] if start in text else None
+
+        if text.startswith("Imagine that you have a super-intelligent AI assistant"):
+            return "pairwise", between("Question: ", "\nAnswer A:\n")
+        if "Conversation so far:" in text:
+            return "dialogue", between("The user's latest message: ", "\n\nReply:\n")
+        if "Label the reply" in text:
+            return "absolute", between("Request: ", "\n\nReply:\n")
+        if "sensitive topic" in text:
+            return "safety", between("Request: ", "\n\nReply:\n")
+        if "[Criterion: helpfulness]" in text:
+            return "likert", between("[Task]\n", "\n\n[Submission]\n")
+        return "generate", text
 
     def answer(self, messages):
         text = messages[-1]["content"]

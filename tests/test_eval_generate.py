@@ -6,6 +6,7 @@ One session-scoped checkpoint (a tiny base fine-tuned 3 epochs in-process, a few
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections import Counter
@@ -16,8 +17,8 @@ import torch
 from conftest import ROOT, run_script, write_rows
 from lima.chat import EOT
 from lima.eval.metrics import generation_metrics, mean_ci95, repetition_rate, t_quantile_975
-from lima.eval.generate import (Decoding, GeneratedTokensRepetitionPenalty, generate_all, load_checkpoint,
-                           make_jobs, penalize_generated, prompt_turns, sample_from)
+from lima.eval.generate import (Decoding, generate_all, load_checkpoint, make_jobs, penalize_generated, prompt_turns,
+                                sample_from)
 
 
 
@@ -68,7 +69,7 @@ def test_repetition_penalty_touches_generated_tokens_only():
     torch.manual_seed(0)
     scores = torch.randn(2, 12)
     ids = torch.tensor([[1, 2, 3, 3, 4], [5, 6, 7, 7, 1]])      # 3 prompt tokens, then 2 generated
-    ours = GeneratedTokensRepetitionPenalty(1.2, prompt_len=3)(ids, scores.clone())
+    ours = penalize_generated(scores.clone(), ids[:, 3:], 1.2)              # what the decode loop passes
     stock = RepetitionPenaltyLogitsProcessor(1.2)(ids, scores.clone())
     changed_ours = {(int(r), int(c)) for r, c in zip(*torch.nonzero(ours != scores, as_tuple=True))}
     changed_stock = {(int(r), int(c)) for r, c in zip(*torch.nonzero(stock != scores, as_tuple=True))}
@@ -217,3 +218,31 @@ def test_rerun_reuses_generations_and_bad_flags_are_one_line_errors(ckpt, tmp_pa
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and len(err.splitlines()) == 1
     assert "not an exported model folder" in err and "vibes" in err
+
+
+def makefile_dev_generation_args():
+    """The arguments the Makefile gives 06_eval.py for a candidate epoch's dev generations."""
+    proc = subprocess.run(["make", "-nB", "--no-print-directory", "results/sample/report/dev/epoch_05.md"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(ln for ln in proc.stdout.replace("\\\n", " ").splitlines()
+                if "scripts/06_eval.py" in ln and "report/dev/epoch_05.md" in ln)
+    argv = shlex.split(line)
+    return argv[argv.index("scripts/06_eval.py") + 1:]
+
+
+def test_dev_generations_as_make_runs_them_send_nothing_to_a_configured_judge(ckpt, tmp_path, monkeypatch, capsys):
+    from judge_standin import StandIn
+
+    args = makefile_dev_generation_args()
+    paths = {"--checkpoint": ckpt / "run" / "epoch_03", "--prompts": ckpt / "test.jsonl", "--out": tmp_path / "res",
+             "--report": tmp_path / "res" / "report" / "dev" / "epoch_03.md"}
+    args = [paths.get(prev, a) for prev, a in zip([None] + args, args)]     # the same flags, our files
+    with StandIn() as judge:                                        # the environment names a judge
+        monkeypatch.setenv("JUDGE_BASE_URL", judge.url)
+        monkeypatch.setenv("JUDGE_MODEL", "stand-in")
+        run_script("06_eval.py", *args)
+        assert [r["kind"] for r in judge.requests] == []
+    summary = json.loads((tmp_path / "res" / "eval" / "epoch_03.test.summary.json").read_text())
+    assert summary["judge"] is None and summary["judged"] == {}
+    assert "nothing was judged" in capsys.readouterr().out

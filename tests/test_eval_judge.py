@@ -1,12 +1,16 @@
 """Stage 06, the judge: a chat-completions stand-in on 127.0.0.1 with scripted verdicts and faults
 (429 with Retry-After, 500, a slow answer, a malformed body), parsing of every judgment kind, both
-orders, caching, the call budget, the API key kept out of every file, and agreement scoring.
+orders, caching, the call and time budgets, the cap on Retry-After, the one judge configuration of
+every stage, the API key kept out of every file, and agreement scoring.
 
 Run: .venv/bin/python -m pytest -q tests/test_eval_judge.py
 No model is loaded: the system under evaluation is itself served by the stand-in (--generate-via-api).
 """
+import argparse
+import calendar
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +18,9 @@ from conftest import run_script
 from judge_standin import StandIn  # noqa: F401  (other test files import it from here too)
 from lima.eval.agreement import item_score, tie_discounted_accuracy
 from lima.eval.judge import (BudgetExhausted, ChatClient, JudgeError, debias, parse_absolute, parse_likert,
-                        parse_pairwise, parse_safety, retry_after_seconds)
+                             parse_pairwise, parse_safety)
+from lima.eval.judge_config import add_judge_args, resolve
+from lima.retry import retry_after_seconds
 
 SECRET = "sk-test-DO-NOT-WRITE-9f8e7d"
 
@@ -65,10 +71,24 @@ def test_order_debiasing_counts_a_disagreement_as_a_tie():
     assert debias(None, "win") is None
 
 
-def test_retry_after_accepts_seconds_and_dates():
-    assert retry_after_seconds("3") == 3.0 and retry_after_seconds(None) is None
+def test_retry_after_reads_seconds_and_http_dates_in_utc():
+    assert retry_after_seconds("3") == 3.0 and retry_after_seconds(" 7 ") == 7.0
+    assert retry_after_seconds(None) is None and retry_after_seconds("") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0      # in the past
-    assert retry_after_seconds("soon") is None
+    for bad in ("soon", "-3", "inf", "nan", "1e3"):                           # not delay-seconds, not a date
+        assert retry_after_seconds(bad) is None, bad
+    now = calendar.timegm((2015, 10, 21, 7, 0, 0))                            # 07:00 UTC
+    # The three HTTP-date forms (RFC 9110, section 5.6.7), a -0000 zone and another offset: all 28 minutes away,
+    # whatever the machine's own time zone (a zoneless date read as local time would be hours off).
+    for date in ("Wed, 21 Oct 2015 07:28:00 GMT", "Wednesday, 21-Oct-15 07:28:00 GMT", "Wed Oct 21 07:28:00 2015",
+                 "Wed, 21 Oct 2015 07:28:00 -0000", "Wed, 21 Oct 2015 09:28:00 +0200"):
+        assert retry_after_seconds(date, now=now) == 28 * 60, date
+
+
+def test_wikihow_fetcher_reads_retry_after_with_the_same_parser():
+    from lima.sources.wikihow.fetch import retry_after
+    assert retry_after({"Retry-After": "7"}) == 7.0 and retry_after({}) is None
+    assert retry_after({"Retry-After": "Wed Oct 21 07:28:00 2015"}) == retry_after_seconds("Wed Oct 21 07:28:00 2015")
 
 
 # ---- the client ----------------------------------------------------------------------------------
@@ -88,6 +108,25 @@ def test_client_honours_retry_after_and_retries_500_slow_and_malformed(stand_in,
     assert SECRET not in (tmp_path / "c.jsonl").read_text() and SECRET not in repr(client)
 
 
+def test_a_long_retry_after_is_capped(stand_in, tmp_path):
+    client = ChatClient(stand_in.url, "judge-1", cache_path=tmp_path / "c.jsonl", concurrency=1, max_wait=0.3)
+    stand_in.faults = ["429:3600", "429:3600"]
+    t0 = time.monotonic()
+    ans = client.complete("absolute", "Label the reply\nReply:\n{response}", {"response": "OK"})
+    assert ans.text.endswith("Label: Pass") and len(stand_in.requests) == 3
+    assert 0.6 <= time.monotonic() - t0 < 10                                 # two capped waits, not two hours
+    assert stand_in.requests[1]["t"] - stand_in.requests[0]["t"] >= 0.3
+
+
+def test_the_time_budget_stops_the_phase_instead_of_waiting(stand_in, tmp_path):
+    client = ChatClient(stand_in.url, "judge-1", cache_path=tmp_path / "c.jsonl", concurrency=1, time_budget=5)
+    stand_in.faults = ["429:3600"] * 10
+    t0 = time.monotonic()
+    with pytest.raises(BudgetExhausted, match="time budget of 5 s"):
+        client.complete("absolute", "Label the reply\nReply:\n{response}", {"response": "OK"})
+    assert time.monotonic() - t0 < 3 and len(stand_in.requests) == 1       # a 60 s wait does not fit in 5 s
+
+
 def test_client_stops_at_the_budget_and_on_a_hard_error(stand_in, tmp_path):
     client = ChatClient(stand_in.url, "judge-1", cache_path=tmp_path / "c.jsonl", budget=2, concurrency=2)
     with pytest.raises(BudgetExhausted, match="budget of 2"):
@@ -99,6 +138,29 @@ def test_client_stops_at_the_budget_and_on_a_hard_error(stand_in, tmp_path):
     with pytest.raises(JudgeError, match="JUDGE_API_KEY") as e:
         bad.complete("absolute", "{x}", {"x": "y"})
     assert SECRET not in str(e.value)
+
+
+def judge_flags(*argv):
+    p = argparse.ArgumentParser()
+    add_judge_args(p)
+    return p.parse_args(list(argv))
+
+
+def test_one_judge_configuration_flag_then_environment_and_empty_means_off():
+    env = {"JUDGE_BASE_URL": "http://env/v1", "JUDGE_MODEL": "env-model", "JUDGE_API_KEY": SECRET}
+    c = resolve(judge_flags(), env)
+    assert (c.url, c.model, c.enabled, c.api_key, c.problems) == ("http://env/v1", "env-model", True, SECRET, ())
+    assert SECRET not in repr(c)
+    c = resolve(judge_flags("--judge-url", "http://flag/v1", "--judge-model", "m"), env)
+    assert (c.url, c.model) == ("http://flag/v1", "m")
+    for off in (["--judge-url", ""], ["--judge-model", ""]):
+        c = resolve(judge_flags(*off), env)
+        assert not c.enabled and c.url is None and c.problems == ()
+    assert not resolve(judge_flags(), {}).enabled
+    assert "needs both" in resolve(judge_flags("--judge-url", "http://x/v1"), {}).problems[0]
+    assert resolve(judge_flags(), {"OPENAI_API_KEY": "k"}).api_key == "k"
+    c = resolve(judge_flags("--judge-max-wait", "5", "--judge-time-budget", "0"), env)
+    assert c.max_wait == 5 and c.time_budget is None and c.client(Path("c.jsonl")).max_wait == 5
 
 
 # ---- the script end to end -------------------------------------------------------------------------
@@ -197,6 +259,23 @@ def test_script_stops_cleanly_at_the_budget_and_resumes_from_the_cache(stand_in,
     assert stand_in.requests[0]["auth"] is None                 # no key configured: no header
     run_script("06_eval.py", *common)
     assert len(stand_in.requests) == 7 + 14                      # nothing asked twice
+
+
+def test_script_stops_at_the_time_budget_with_one_line_and_a_rerun_goes_on(stand_in, tmp_path, capsys):
+    prompts, baseline = write_inputs(tmp_path)
+    common = ["--generate-via-api", "system-x", "--prompts", prompts, "--out", tmp_path / "results", "--baseline",
+              baseline, "--judge", "pairwise", "--judge-url", stand_in.url, "--judge-model", "judge-1",
+              "--judge-concurrency", "1"]
+    stand_in.faults = [None] * 7 + ["429:3600"] * 20    # the system answers; then the judge asks for an hour
+    t0 = time.monotonic()
+    run_script("06_eval.py", *common, "--judge-time-budget", "30", expect_exit=2)
+    assert time.monotonic() - t0 < 20                    # neither an hour nor the 60 s cap: it does not fit
+    err = capsys.readouterr().err
+    assert "time budget of 30 s" in err and len(err.strip().splitlines()) == 1
+    stand_in.faults = []
+    run_script("06_eval.py", *common)
+    assert len(stand_in.requests) == 7 + 1 + 14          # generations reused; the judge goes on
+    assert [r["kind"] for r in stand_in.requests[8:]] == ["pairwise"] * 14
 
 
 # ---- agreement -------------------------------------------------------------------------------------

@@ -154,3 +154,16 @@ def test_report_takes_other_runs_fragments_with_their_plots(tmp_path):
     report = (res / "REPORT.md").read_text()
     assert "## ablations part" in report and "](../run-ablations/ablation_diversity.png)" in report
     assert report.index("## eval part") < report.index("## ablations part")
+
+
+def test_an_empty_judge_flag_means_no_judge_even_when_the_environment_names_one(tmp_path, monkeypatch):
+    from judge_standin import StandIn
+
+    ckpt, res, dev = make_run(tmp_path, [5, 6], good_at(6))
+    with StandIn() as judge:
+        monkeypatch.setenv("JUDGE_BASE_URL", judge.url)
+        monkeypatch.setenv("JUDGE_MODEL", "stand-in")
+        run_script("07_select_ckpt.py", "--checkpoints", ckpt, "--results", res, "--dev", dev, "--judge-url", "")
+        assert judge.requests == []
+    sel = json.loads((res / "selection.json").read_text())
+    assert sel["mode"] == "metrics" and sel["choice"] == "epoch_06"

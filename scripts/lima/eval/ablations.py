@@ -1,4 +1,4 @@
-"""The ablations of PAPER.md §5 (diversity, quality, quantity) and Appendix E (format constraints).
+"""The ablations of §5 (diversity, quality, quantity) and Appendix E (format constraints).
 
 Data variants are drawn from the candidate pools the data stages leave in data/interim/pools/ (best
 first): a variant of n examples is the first n rows of its pool, so the quantity series is nested
@@ -8,11 +8,12 @@ per test prompt; this module turns them into the two figures and the report frag
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-# PAPER.md §9: ChatGPT helpfulness (1-6) of the 7B models trained on 2,000 examples of each kind.
+# §5, Fig. 5: ChatGPT helpfulness (1-6) of the 7B models trained on 2,000 examples of each kind.
 PAPER_DIVERSITY = {"se-filtered": 3.83, "wikihow": 3.49, "se-unfiltered": 3.33}
-PAPER_QUANTITY_BAND = (3.8, 3.9)     # §9, Fig. 6: a flat plateau from 2K to 32K (read off the chart)
+PAPER_QUANTITY_BAND = (3.8, 3.9)     # §5, Fig. 6: a flat plateau from 2K to 32K (read off the chart)
 POOLS = ("se-filtered", "se-unfiltered", "wikihow")
 TITLES = {"se-filtered": "filtered Stack Exchange", "se-unfiltered": "unfiltered Stack Exchange",
           "wikihow": "wikiHow"}
@@ -51,6 +52,43 @@ def without_flag(rows: list[dict], flag: str) -> tuple[list[dict], list[dict]]:
     kept = [r for r in rows if not (r.get("meta") or {}).get(flag)]
     gone = [r for r in rows if (r.get("meta") or {}).get(flag)]
     return kept, gone
+
+
+# ---- the format ablation (Appendix E) ------------------------------------------------------------
+
+def flagged_conversations(prompts: Path, train: Path | None, flag: str) -> tuple[list[dict], int | None]:
+    """The prompts with meta.<flag> as one-turn conversations, and how many training examples carry
+    the flag (None without a training set)."""
+    from lima.dataset.contract import read_contract_rows
+    from lima.errors import StageError
+
+    counts = Counter()
+    _, flagged = without_flag(read_contract_rows(prompts, counts), flag)
+    if not flagged:
+        raise StageError(prompts, f"no prompt has meta.{flag}")
+    n_examples = len(without_flag(read_contract_rows(train, counts), flag)[1]) if train else None
+    return [{"id": r["id"], "turns": [r["conversations"][0]]} for r in flagged], n_examples
+
+
+def judge_format_pairs(client, gens: dict[str, list[dict]], items_path: Path) -> dict:
+    """The full model ("ours") against the ablated one, pairwise in both orders; the items are written
+    to `items_path`, the win/tie/loss summary returned."""
+    from lima.eval.judge import judge_pairwise
+    from lima.eval.metrics import pairwise_summary
+    from lima.io import write_jsonl
+
+    ablated = {g["id"]: g["response"] for g in gens["ablated"]}
+    pairs = [{"id": g["id"], "sample_idx": 0, "prompt": g["prompt"], "ours": g["response"],
+              "theirs": ablated[g["id"]]} for g in gens["full"]]
+    items = judge_pairwise(client, pairs)
+    write_jsonl(items_path, items)
+    return pairwise_summary(items)
+
+
+def side_by_side(gens: dict[str, list[dict]]) -> list[dict]:
+    ablated = {g["id"]: g["response"] for g in gens["ablated"]}
+    return [{"id": g["id"], "prompt": g["prompt"], "full": g["response"], "ablated": ablated[g["id"]]}
+            for g in gens["full"]]
 
 
 # ---- the ablation report -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Multi-turn evaluation (PAPER.md §10): scripted conversations answered turn by turn, every
+"""Multi-turn evaluation (§6): scripted conversations answered turn by turn, every
 assistant turn labelled Fail / Pass / Excellent by the judge.
 
 Each model answers the user's k-th message with its *own* previous answers in the context (the
@@ -9,10 +9,7 @@ prompts (a conversation of one turn), which the format ablation uses.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from lima.eval.metrics import shares
 
 log = logging.getLogger("lima.eval.dialogue")
 
-# PAPER.md §10: Excellent / Pass / Fail over all assistant turns of 10 conversations.
+# §6: Excellent / Pass / Fail over all assistant turns of 10 conversations.
 PAPER_DIALOGUE = {
     "zero-shot": {"label": "LIMA (1,000 examples, zero-shot dialogue)", "percent": (45.2, 19.1, 35.7),
                   "fails": "15 / 42"},
@@ -111,39 +108,22 @@ def generate_turn_by_turn(model, tok, convs: list[dict], decoding, *, seed: int,
     return sorted(rows, key=lambda r: (order[r["id"]], r["turn"]))
 
 
-def checkpoint_key(ckpt: Path, *parts) -> str:
-    """Names, sizes and times of a checkpoint's files plus `parts`: a generation file is reused when
-    this is unchanged (generating is the expensive part; a judge rerun should not redo it)."""
-    h = hashlib.sha256()
-    for name in sorted(os.listdir(ckpt)):
-        st = (Path(ckpt) / name).stat()
-        h.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
-    h.update(json.dumps(parts, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:16]
-
-
 def generate_file(path: Path, ckpt: Path, convs: list[dict], decoding, *, seed: int, batch_size: int,
                   device_map: str | None, inputs: list[Path], record: dict) -> list[dict]:
     """Generation rows of `ckpt` on `convs` written to `path` with its stats; the file is reused
     when checkpoint, conversations, decoding and seed are unchanged."""
     import torch
 
-    from lima.chat import EOT
-    from lima.errors import StageError
-    from lima.funnel import Funnel, describe_inputs, stats_path, write_stats
-    from lima.eval.generate import load_checkpoint
-    from lima.io import read_jsonl, write_jsonl
+    from lima.eval.generate import load_checkpoint, require_eot
+    from lima.eval.reuse import reuse, reuse_key, write_generations
+    from lima.funnel import Funnel, describe_inputs
 
-    key = checkpoint_key(ckpt, convs, decoding.to_dict(), seed)
-    stats = stats_path(path)
-    if path.exists() and stats.exists() and json.loads(stats.read_text()).get("reuse_key") == key:
-        log.info("reusing %s (same checkpoint, conversations and decoding)", path)
-        return list(read_jsonl(path))
+    key = reuse_key(ckpt, (convs, decoding.to_dict(), seed))
+    if (rows := reuse(path, key)) is not None:
+        return rows
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, tok = load_checkpoint(ckpt, device, device_map)
-    eot = tok.convert_tokens_to_ids(EOT)
-    if eot is None or eot == tok.unk_token_id:
-        raise StageError(ckpt, f"the tokenizer has no {EOT} token: not a stage-05 export")
+    require_eot(tok, ckpt)
     counts = Counter()
     log.info("%s: %d conversations, turn by turn", ckpt, len(convs))
     gens = generate_turn_by_turn(model, tok, convs, decoding, seed=seed, batch_size=batch_size,
@@ -152,9 +132,7 @@ def generate_file(path: Path, ckpt: Path, convs: list[dict], decoding, *, seed: 
     funnel.read["conversations"] = len(convs)
     funnel.kept["turns"] = len(gens)
     funnel.dropped.update({k: v for k, v in counts.items() if v})
-    funnel.notes["reuse_key"] = key
-    write_jsonl(path, gens)
-    write_stats(path, funnel, args=record, inputs=describe_inputs(inputs), seed=seed)
+    write_generations(path, gens, funnel, key, args=record, inputs=describe_inputs(inputs), seed=seed)
     return gens
 
 
@@ -198,7 +176,7 @@ def summarize_labels(items: list[dict], within: int = 3) -> dict:
 
 
 def render_report(summary: dict, no_judge_line: str) -> str:
-    """report/dialogue.md: our labels beside the paper's (PAPER.md §10)."""
+    """report/dialogue.md: our labels beside the paper's (§6)."""
     systems = summary["systems"]
     lines = ["## Multi-turn dialogue (§6)", "",
              f"{summary['n_conversations']} scripted conversations (`{summary['conversations']}`, "

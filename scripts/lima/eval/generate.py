@@ -1,4 +1,4 @@
-"""Sampling responses from an exported checkpoint with the paper's decoding (PAPER.md §7).
+"""Sampling responses from an exported checkpoint with the paper's decoding (§4.1).
 
 Nucleus sampling p=0.9, temperature 0.7, a repetition penalty of 1.2 on previously *generated*
 tokens only (the stock transformers processor also penalises prompt tokens), stop at EOT.
@@ -16,7 +16,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 import torch
-from transformers import DynamicCache, LogitsProcessor
+from transformers import DynamicCache
 
 from lima.progress import progress
 
@@ -63,18 +63,6 @@ def penalize_generated(scores: torch.Tensor, generated: torch.Tensor, penalty: f
     picked = scores.gather(1, generated)
     picked = torch.where(picked < 0, picked * penalty, picked / penalty)
     return scores.scatter(1, generated, picked)
-
-
-class GeneratedTokensRepetitionPenalty(LogitsProcessor):
-    """For `generate()` users: the same penalty, ignoring the first `prompt_len` positions (the
-    padded prompt), where `RepetitionPenaltyLogitsProcessor` penalises every token seen so far."""
-
-    def __init__(self, penalty: float, prompt_len: int):
-        self.penalty = penalty
-        self.prompt_len = prompt_len
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        return penalize_generated(scores, input_ids[:, self.prompt_len:], self.penalty)
 
 
 def sample_from(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
@@ -197,6 +185,17 @@ def load_checkpoint(ckpt, device: torch.device, device_map: str | None = None):
         model.to(device)
     model.eval()
     return model, tok
+
+
+def require_eot(tok, ckpt) -> int:
+    """The id of the end-of-turn token, which every stage-05 export's tokenizer has."""
+    from lima.chat import EOT
+    from lima.errors import StageError
+
+    eot = tok.convert_tokens_to_ids(EOT)
+    if eot is None or eot == tok.unk_token_id:
+        raise StageError(ckpt, f"the tokenizer has no {EOT} token: not a stage-05 export")
+    return eot
 
 
 def make_jobs(tokenizer, rows: list[dict], samples: int, max_positions: int, counts) -> list[Job]:

@@ -9,6 +9,7 @@ Words are whitespace-split, so a baseline's text (another tokenizer, or none) is
 from __future__ import annotations
 
 import math
+from collections import Counter
 from statistics import NormalDist
 
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
@@ -83,3 +84,12 @@ def shares(counts: dict[str, int], labels: tuple[str, ...]) -> dict:
         "percent": {k: round(100 * counts.get(k, 0) / total, 1) if total else None for k in labels},
         "unparseable": counts.get(None, 0),
     }
+
+
+def pairwise_summary(items: list[dict]) -> dict:
+    """Win/tie/loss shares of pairwise items in each order and order-debiased (a disagreement
+    between the orders is a tie)."""
+    summary = {order: shares(Counter(i[order] for i in items), ("win", "tie", "loss"))
+               for order in ("order_ab", "order_ba", "verdict")}
+    summary["debiased"] = summary.pop("verdict")
+    return summary
