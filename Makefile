@@ -209,12 +209,13 @@ EVAL_REPORT := $(RESULTS)/$(RUN)/report/eval.md
 # The checkpoint chosen by stage 07 (EVAL_CKPT=checkpoints/<run>/epoch_NN overrides).
 EVAL_CKPT_DIR = $(or $(EVAL_CKPT),$(TRAIN_OUT)/selected)
 # The judge's URL and model come from the environment (JUDGE_BASE_URL, JUDGE_MODEL); its key is read by
-# the script from JUDGE_API_KEY (or OPENAI_API_KEY) and never appears on a command line.
+# the script from JUDGE_API_KEY (or OPENAI_API_KEY) and never appears on a command line. Every judging
+# stage gets JUDGE_ARGS; `--judge-url ""` switches the judge off whatever the environment says.
+JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
 DECODE_ARGS := $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
 EVAL_ARGS := --prompts $(EVAL_PROMPTS) --out $(RESULTS)/$(RUN) $(DECODE_ARGS) \
           $(if $(EVAL_SAMPLES),--samples $(EVAL_SAMPLES)) \
-          $(if $(BASELINE),--baseline $(BASELINE)) $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) \
-          $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL)) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
+          $(if $(BASELINE),--baseline $(BASELINE)) $(JUDGE_ARGS) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.eval-$(RUN).args,$(EVAL_ARGS) $(EVAL_CKPT))
 endif
@@ -230,7 +231,8 @@ ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.devgen-$(RUN).args,$(DECODE_ARGS))
 endif
 
-# Each epoch's dev responses; the small per-epoch report is written last (the target).
+# Each epoch's dev responses, never judged (stage 07 judges the candidates against each other); the
+# small per-epoch report is written last (the target).
 $(RESULTS)/$(RUN)/report/dev/%.md: $(TRAIN_OUT)/TRAINED $(LIMA_DATA)/dev.jsonl $(SRC_06_eval) $(INTERIM)/.devgen-$(RUN).args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(TRAIN_OUT)/$* --prompts $(LIMA_DATA)/dev.jsonl \
 	    --out $(RESULTS)/$(RUN) $(DECODE_ARGS) --judge-url "" --report $@
@@ -241,8 +243,7 @@ SELECTION := $(RESULTS)/$(RUN)/selection.json
 # JUDGE_BASE_URL and JUDGE_MODEL are set, else the documented metric rule).
 SELECT_MODE ?= auto
 SELECT_ARGS := --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) \
-          --dev $(LIMA_DATA)/dev.jsonl $(if $(CKPT),--mode manual --choose $(CKPT),--mode $(SELECT_MODE)) \
-          $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
+          --dev $(LIMA_DATA)/dev.jsonl $(if $(CKPT),--mode manual --choose $(CKPT),--mode $(SELECT_MODE)) $(JUDGE_ARGS)
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.select-$(RUN).args,$(SELECT_ARGS))
 endif
@@ -297,7 +298,6 @@ SUBRUN = $(MAKE) --no-print-directory DATA_ARGS="$(DATA_ARGS)" DATA_REPORT=$(DAT
 ABLATION_DATA ?= data/ablations
 # §5: 5 samples per test prompt, rated 1-6 (both profiles).
 ABLATION_SAMPLES ?= 5
-JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
 DIALOGUE_RUN := $(PROFILE)-dialogue
 NOFMT_RUN := $(PROFILE)-no-format
 ABL_SIZES := $(subst $(comma), ,$(ABLATION_SIZES))
