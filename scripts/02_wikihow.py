@@ -14,22 +14,17 @@ dataset CSVs (wikihowAll.csv / wikihowSep.csv) are an offline alternative.
   python scripts/02_wikihow.py --csv data/raw/wikihowSep.csv --out data/interim/wikihow.jsonl
 """
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-from lima.errors import StageError
-from lima.progress import progress
 from lima.cli import run_main, setup_logging
-from lima.funnel import Funnel, describe_inputs, write_stats
-from lima.io import write_jsonl
+from lima.errors import StageError
+from lima.funnel import Funnel
+from lima.io import check_writable
+from lima.sources.wikihow.crawl import CATEGORIES
 from lima.sources.wikihow.fetch import BASE_URL, INDEX, Fetcher
-from lima.sources.wikihow.parse import (OPTIONAL_SECTIONS, ParseSkip, csv_slug, decode_page,
-                                iter_csv_articles, make_record, parse_article)
-from lima.sources.wikihow.crawl import CATEGORIES, sample_crawl, sample_uniform
-
-log = logging.getLogger("lima.wikihow")
-
+from lima.sources.wikihow.parse import OPTIONAL_SECTIONS
+from lima.sources.wikihow.stage import from_csv, from_site, write_outputs
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -103,79 +98,25 @@ def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.verbose)
     categories, keep = check_args(args)
+    check_writable(args.out, *([args.pool_out] if args.pool_out else []))
     funnel = Funnel("wikihow")
     target = max(args.quota, args.pool_quota if args.pool_out else 0)
-
     if args.csv is not None:
-        # ---- the WikiHow dataset CSV: uniform over articles (there are no categories)
-        def parsed():
-            seen = set()
-            for title, article in progress(iter_csv_articles(args.csv), desc="csv", unit=" art"):
-                funnel.read["csv_articles"] += 1
-                if isinstance(article, ParseSkip):
-                    funnel.dropped[article.reason] += 1
-                    continue
-                slug = csv_slug(title)
-                if not slug or slug in seen:
-                    funnel.dropped["duplicate_title" if slug else "no_title"] += 1
-                    continue
-                seen.add(slug)
-                yield slug, make_record(slug, article, url=None, category=None, keep=keep,
-                                        input=args.csv.name)
-        records = sample_uniform(parsed(), target=target, seed=args.seed)
-        inputs = [args.csv]
+        records = from_csv(args.csv, target=target, seed=args.seed, keep=keep, funnel=funnel)
     else:
-        # ---- the site (or its cache): a category, then an article in it
-        fetcher = Fetcher(args.cache, base_url=args.base_url, user_agent=args.user_agent,
-                          delay=args.delay, timeout=args.timeout, tries=args.tries,
-                          backoff=args.backoff, offline=args.offline,
+        fetcher = Fetcher(args.cache, base_url=args.base_url, user_agent=args.user_agent, delay=args.delay,
+                          timeout=args.timeout, tries=args.tries, backoff=args.backoff, offline=args.offline,
                           refetch_failed=args.refetch_failed)
-
-        def build(key, page, category):
-            article = parse_article(decode_page(page.body, page.content_type))
-            return make_record(key.lstrip("/"), article, url=fetcher.url(key), category=category,
-                               keep=keep)
-
-        with progress(total=target, desc="wikihow", unit=" art") as bar:
-            try:
-                records = sample_crawl(fetcher, categories, target=target,
-                                       depth=args.category_depth, seed=args.seed, build=build,
-                                       funnel=funnel, progress=bar)
-            finally:
-                fetcher.close()
-        funnel.notes["crawl"] = dict(sorted(fetcher.stats.items()))
-        funnel.notes["crawl_delay_s"] = fetcher.crawl_delay
-        inputs = [args.cache / INDEX]
-
-    # ---- outputs: pool first, the stage's target file last
-    out = records[: args.quota]
-    funnel.kept["articles"] = len(out)
-    funnel.notes["quota"] = args.quota
-    funnel.notes["quota_met"] = len(out) >= args.quota
-    funnel.notes["by_category"] = _count(r["meta"]["category"] for r in out)
-    if len(out) < args.quota:
-        log.warning("only %d articles parsed, the quota is %d", len(out), args.quota)
-    stat_kw = dict(args=args,
-                   inputs=describe_inputs(p for p in inputs if p.exists()), seed=args.seed)
-    if args.pool_out:
-        pool = records[: args.pool_quota]
-        funnel.kept["pool"] = len(pool)
-        write_stats(args.pool_out, funnel, **stat_kw)
-        write_jsonl(args.pool_out, pool)
-    write_stats(args.out, funnel, **stat_kw)
-    write_jsonl(args.out, out)
+        records = from_site(fetcher, categories, target=target, depth=args.category_depth, seed=args.seed,
+                            keep=keep, funnel=funnel)
+    out, pool = write_outputs(records, funnel, out=args.out, quota=args.quota, pool_out=args.pool_out,
+                              pool_quota=args.pool_quota, args=args, seed=args.seed,
+                              inputs=[args.csv] if args.csv is not None else [args.cache / INDEX])
     print(f"wikihow: {len(out)} articles -> {args.out}"
-          + (f", pool {len(records[: args.pool_quota])} -> {args.pool_out}" if args.pool_out else "")
+          + (f", pool {len(pool)} -> {args.pool_out}" if args.pool_out else "")
           + f"; dropped {sum(funnel.dropped.values())}"
           + (f"; {funnel.notes['crawl'].get('requests', 0)} requests" if args.csv is None else ""))
     return 0
-
-
-def _count(values) -> dict:
-    counts = {}
-    for v in values:
-        counts[str(v)] = counts.get(str(v), 0) + 1
-    return dict(sorted(counts.items()))
 
 
 if __name__ == "__main__":

@@ -304,3 +304,36 @@ def test_stage_offline_miss_writes_nothing(tmp_path, capsys):
                expect_exit=2)
     assert "is not in the cache (--offline)" in capsys.readouterr().err
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_stage_writes_each_stats_file_before_the_file_it_describes(tmp_path, monkeypatch):
+    """A target that looks finished never has stale stats beside it: every stats file lands first."""
+    import lima.io
+    landed = []
+    real = lima.io.os.replace
+    monkeypatch.setattr(lima.io.os, "replace", lambda src, dst: (landed.append(Path(dst).relative_to(tmp_path).as_posix()),
+                                                                  real(src, dst))[1])
+    run_sample(tmp_path)
+    assert landed == ["pools/wikihow.stats.json", "pools/wikihow.jsonl", "wikihow.stats.json", "wikihow.jsonl"]
+
+
+def test_index_entry_without_status_is_one_line_error(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    shutil.copytree(SAMPLE, cache)
+    lines = (cache / "index.jsonl").read_text().splitlines(keepends=True)
+    row = json.loads(lines[2])
+    del row["status"]
+    lines[2] = json.dumps(row) + "\n"
+    (cache / "index.jsonl").write_text("".join(lines))
+    run_script("02_wikihow.py", "--cache", cache, "--offline", "--out", tmp_path / "x.jsonl", expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {cache / 'index.jsonl'}: not a cache index: entry 3 has no 'status'"]
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_stage_out_that_cannot_be_written_is_one_line_error_before_any_work(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    run_script("02_wikihow.py", "--cache", SAMPLE, "--offline", "--categories", SAMPLE_CATEGORIES,
+               "--out", tmp_path / "afile" / "wikihow.jsonl", expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / 'afile' / 'wikihow.jsonl'}: cannot write: "), err

@@ -38,6 +38,7 @@ log = logging.getLogger("lima.wikihow")
 
 BASE_URL = "https://www.wikihow.com"
 INDEX = "index.jsonl"
+INDEX_FIELDS = ("key", "status")   # what every index entry needs; the rest is read with .get
 ROBOTS_KEY = "/robots.txt"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT = 600.0  # seconds: a Retry-After beyond this is clipped (we do not sleep for hours)
@@ -250,10 +251,16 @@ def load_index(cache: Path) -> dict[str, dict]:
     path = Path(cache) / INDEX
     if not path.exists():
         return {}
+    index = {}
     try:
-        return {row["key"]: row for row in read_jsonl(path, tolerate_torn_tail=True)}
-    except (ValueError, KeyError, TypeError) as e:
+        for n, row in enumerate(read_jsonl(path, tolerate_torn_tail=True), 1):
+            missing = [f for f in INDEX_FIELDS if not isinstance(row, dict) or f not in row]
+            if missing:
+                raise StageError(path, f"not a cache index: entry {n} has no {' and no '.join(map(repr, missing))}")
+            index[row["key"]] = row
+    except (ValueError, TypeError) as e:
         raise StageError(path, f"not a cache index ({e})") from None
+    return index
 
 
 def key_of(href: str, base_url: str) -> str | None:
