@@ -23,7 +23,8 @@ from lima.sources.reddit.prefilter import ENGINES, ScoreLines, ValueLines, at_le
 from tools.build_sample_reddit import build_sample, comment, compress_long, make_story, submission, write_zst
 from lima.sources.reddit.select import (Diversity, Pool, Sink, ask_post_reason, read_pins, scan_submissions, story_reason,
                                 tiebreak, wp_post_reason)
-from lima.sources.reddit.text import clean_markup, jaccard, shingles, split_title_tags, strip_all_tags
+from lima.similarity import jaccard
+from lima.sources.reddit.text import clean_markup, shingles, split_title_tags, strip_all_tags
 
 SAMPLE = ROOT / "data" / "sample" / "reddit"
 PINS = ROOT / "data" / "authored" / "reddit_pins.txt"

@@ -1,5 +1,5 @@
 """Exact and near-duplicate prompts, for deduplication within train and decontamination of train
-against dev and test (issue 5).
+against dev and test.
 
 Two prompts are duplicates when their normalised text is equal (NFKC, lowercase, punctuation and
 runs of white space folded to one space), or when the Jaccard similarity of their word 3-gram sets is
@@ -14,6 +14,8 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+
+from lima.similarity import jaccard
 
 NGRAM = 3                 # word n-gram size
 NEAR_DUP_JACCARD = 0.5    # documented threshold: |A ∩ B| / |A ∪ B| of the 3-gram sets
@@ -36,13 +38,6 @@ def ngrams(norm: str, n: int = NGRAM) -> frozenset:
     if len(words) < n:
         return frozenset()
     return frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
-
-
-def jaccard(a: frozenset, b: frozenset) -> float:
-    if not a or not b:
-        return 0.0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter)
 
 
 @dataclass(frozen=True)

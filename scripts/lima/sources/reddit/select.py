@@ -25,7 +25,8 @@ from lima.funnel import Funnel
 from lima.sources.reddit.dump import DELETED, Dump, normalise_comment, normalise_post, parse_line
 from lima.sources.reddit.prefilter import ScoreLines, ValueLines, score_pattern
 from lima.sources.reddit.text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
-                              jaccard, shingles, split_title_tags, strip_all_tags, unescape)
+                              shingles, split_title_tags, strip_all_tags, unescape)
+from lima.similarity import jaccard
 
 Block = tuple[bytes, int, int, int]   # (buffer, start, end, lines): see reddit_dump.scan_blocks
 

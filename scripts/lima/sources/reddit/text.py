@@ -151,10 +151,3 @@ def shingles(text: str, n: int = 2) -> frozenset:
     if len(words) < n:
         return frozenset([tuple(words)]) if words else frozenset()
     return frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
-
-
-def jaccard(a: frozenset, b: frozenset) -> float:
-    if not a or not b:
-        return 0.0
-    common = len(a & b)
-    return common / (len(a) + len(b) - common)     # the union's size, without building it
