@@ -1,9 +1,12 @@
 """`make all` end to end on the sample profile, in a copy of the tracked files, with the judge stand-in
-configured so the judged parts run too (docs/design.md#tests-and-ci). Then: a second make does nothing, and touching
-a stage-04 input reruns stage 04 and what depends on it only.
+configured so the judged parts run too (docs/design.md#tests-and-ci). The stand-in records what each
+request was for: the candidate epochs' dev generations must ask nothing, the selection exactly its
+round-robin comparisons, the test evaluation exactly its ratings. Then: a second make does nothing,
+and touching a stage-04 input reruns stage 04 and what depends on it only.
 
 Run: .venv/bin/python -m pytest -q tests/test_make_all.py     (about 6 minutes on 2 cores)
 """
+import itertools
 import json
 import os
 import shutil
@@ -14,6 +17,9 @@ import pytest
 
 from conftest import ROOT
 from judge_standin import StandIn
+from lima.eval.judge import ABSOLUTE_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
+
+pytestmark = pytest.mark.slow
 
 
 def tracked_copy(dest):
@@ -40,8 +46,12 @@ def built(tmp_path_factory):
         proc = subprocess.run(["make", "all"], cwd=work, env=env, capture_output=True, text=True, timeout=1500)
         seconds = time.monotonic() - t0
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        requests = len(judge.requests)
+        requests = list(judge.requests)
     return work, env, proc, seconds, requests
+
+
+def jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_make_all_builds_every_stage_and_the_report(built):
@@ -57,13 +67,48 @@ def test_make_all_builds_every_stage_and_the_report(built):
     assert (work / "checkpoints" / "sample" / sel["choice"] / "model.safetensors").exists()
     summary = json.loads((res / "eval" / f"{sel['choice']}.test.summary.json").read_text())
     assert summary["judge"]["model"] == "stand-in" and summary["judged"]
-    assert requests > 0
     manifest = json.loads((res / "manifest.json").read_text())
     assert any(k.endswith("data/lima/train.jsonl") for k in manifest["files"])
     assert manifest["commands"]["train-sample"].startswith("--model checkpoints/base")
     assert (res / "ppl_vs_quality.png").exists() and (res / "train_loss.png").exists()
-    print(f"make all took {seconds:.0f} s")
-    assert seconds < 900
+    print(f"make all took {seconds:.0f} s, {len(requests)} judge requests")
+
+
+def test_the_judge_is_asked_by_the_selection_and_the_test_evaluation_only(built):
+    work, env, proc, seconds, requests = built
+    res = work / "results" / "sample"
+    sel = json.loads((res / "selection.json").read_text())
+    epochs = [c["epoch"] for c in sel["candidates"]]
+    assert len(epochs) >= 2 and {r["kind"] for r in requests} <= {"pairwise", "absolute", "safety"}
+    sent = {kind: {r["body"]["messages"][-1]["content"] for r in requests if r["kind"] == kind}
+            for kind in ("pairwise", "absolute", "safety")}
+
+    # The candidate epochs' dev generations (`--judge-url ""` in the Makefile) asked nothing ...
+    for e in epochs:
+        assert json.loads((res / "eval" / f"epoch_{e:02d}.dev.summary.json").read_text())["judge"] is None
+    dev_only = ({r["conversations"][0] for r in jsonl(work / "data" / "lima" / "dev.jsonl")}
+                - {r["conversations"][0] for r in jsonl(work / "data" / "lima" / "test.jsonl")})
+    assert dev_only and not {r["task"] for r in requests if r["kind"] != "pairwise"} & dev_only
+
+    # ... the selection asked both orders of every pair of candidates on every dev prompt ...
+    gens = {e: {g["id"]: g for g in jsonl(res / "generations" / f"epoch_{e:02d}.dev.jsonl") if g["sample_idx"] == 0}
+            for e in epochs}
+    expected = set()
+    for a, b in itertools.combinations(sorted(epochs), 2):
+        for i, g in gens[a].items():
+            ours, theirs = g["response"], gens[b][i]["response"]
+            expected |= {PAIRWISE_TEMPLATE.format(task=g["prompt"], model1=x, model2=y)
+                         for x, y in ((ours, theirs), (theirs, ours))}
+    assert sent["pairwise"] == expected
+    assert sel["comparisons"] == len(gens[epochs[0]]) * len(epochs) * (len(epochs) - 1) // 2
+
+    # ... and the test evaluation rated exactly the items it reports (no baseline: no pairwise there).
+    test_gens = {g["id"]: g for g in jsonl(res / "generations" / f"{sel['choice']}.test.jsonl")}
+    for kind, template in (("absolute", ABSOLUTE_TEMPLATE), ("safety", SAFETY_TEMPLATE)):
+        items = jsonl(res / "eval" / f"{sel['choice']}.test.{kind}.jsonl")
+        assert sent[kind] == {template.format(task=test_gens[i["id"]]["prompt"], response=test_gens[i["id"]]["response"])
+                              for i in items}, kind
+    assert sent["absolute"]
 
 
 def test_second_make_does_nothing(built):
