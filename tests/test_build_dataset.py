@@ -168,6 +168,34 @@ def test_unreadable_input_is_one_line_error(tmp_path, capsys):
     assert not (tmp_path / "lima" / "train.jsonl").exists()
 
 
+def test_every_stats_file_lands_before_its_split(tmp_path, monkeypatch):
+    """A split that looks finished never has stale stats beside it; train_dialogue.jsonl is last."""
+    import lima.io
+    inputs = make_inputs(tmp_path)
+    landed = []
+    real = lima.io.os.replace
+    monkeypatch.setattr(lima.io.os, "replace", lambda src, dst: (landed.append(Path(dst).name), real(src, dst))[1])
+    build(tmp_path, inputs)
+    for split in ("train", "dev", "test", "train_dialogue"):
+        assert landed.index(f"{split}.stats.json") < landed.index(f"{split}.jsonl")
+    assert landed[-1] == "train_dialogue.jsonl"
+
+
+@pytest.mark.parametrize("where", ["out_is_a_file", "split_is_a_folder"])
+def test_unwritable_out_is_one_line_error_before_reading(tmp_path, capsys, where):
+    inputs = make_inputs(tmp_path)
+    out = tmp_path / "lima"
+    if where == "out_is_a_file":
+        out.write_text("")
+    else:
+        (out / "dev.jsonl").mkdir(parents=True)
+    (inputs["interim"] / "wikihow.jsonl").write_text("not JSON\n")    # never read: the check comes first
+    build(tmp_path, inputs, expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {out}"), err
+    assert ("is a file, not a folder" if where == "out_is_a_file" else "dev.jsonl: is a folder") in err[0]
+
+
 # ---- deduplication and decontamination --------------------------------------------------------
 
 def near_copy(text: str) -> str:
