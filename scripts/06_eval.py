@@ -92,11 +92,11 @@ def main(argv=None) -> int:
     # An API system's report gets its own name: report/eval.md (the Make target) is the checkpoint's.
     args.report = args.report or args.out / "report" / ("eval.md" if args.checkpoint else f"eval.{name.split('.')[0]}.md")
     gen_path = args.out / "generations" / f"{name}.jsonl"
-    api = args.generate_via_api and judge.client(args.out / "judgments" / "generate.jsonl",
-                                                 url=args.api_url or judge.url, model=args.generate_via_api)
+    api = (judge.client(args.out / "judgments" / "generate.jsonl", url=args.api_url or judge.url,
+                        model=args.generate_via_api) if args.generate_via_api else None)
     gens = generation_file(gen_path, rows, decoding, counts, prompts=args.prompts, checkpoint=args.checkpoint,
-                           api_client=api or None, samples=args.samples, seed=args.seed, batch_size=args.batch_size,
-                           device_map=args.device_map, record={k: str(v) for k, v in vars(args).items()})
+                           api_client=api, samples=args.samples, seed=args.seed, batch_size=args.batch_size,
+                           device_map=args.device_map, record=args)
     if gens is None:
         return 0                  # a rank other than 0 under torchrun: rank 0 writes everything
     metrics = {**generation_metrics(gens), "generations": gen_path.as_posix(), "decoding": decoding.to_dict()}

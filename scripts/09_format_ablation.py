@@ -63,8 +63,7 @@ def main(argv=None) -> int:
     for system, ckpt in (("full", args.full), ("ablated", args.ablated)):
         path = args.out / "generations" / f"{system}.{ckpt.resolve().name}.{args.prompts.stem}-{args.flag}.jsonl"
         gens[system] = generate_file(path, ckpt, convs, decoding, seed=args.seed, batch_size=args.batch_size,
-                                     device_map=args.device_map, inputs=[args.prompts],
-                                     record={k: str(v) for k, v in vars(args).items()})
+                                     device_map=args.device_map, inputs=[args.prompts], record=args)
     pairwise, judge_info = None, None
     if not judge.enabled:
         print(f"judge: {NO_JUDGE}")

@@ -76,8 +76,7 @@ def main(argv=None) -> int:
     for system, ckpt in (("zero-shot", args.zero_shot), ("dialogue", args.dialogue)):
         path = args.out / "generations" / f"{system}.{ckpt.resolve().name}.{args.conversations.stem}.jsonl"
         gens = generate_file(path, ckpt, convs, decoding, seed=args.seed, batch_size=args.batch_size,
-                             device_map=args.device_map, inputs=[args.conversations],
-                             record={k: str(v) for k, v in vars(args).items()})
+                             device_map=args.device_map, inputs=[args.conversations], record=args)
         systems[system] = {"run": ckpt.parent.name, "checkpoint": f"{ckpt.parent.name}/{ckpt.resolve().name}",
                            "generations": path.as_posix(), "metrics": generation_metrics(gens), "gens": gens}
 

@@ -109,9 +109,9 @@ def generate_turn_by_turn(model, tok, convs: list[dict], decoding, *, seed: int,
 
 
 def generate_file(path: Path, ckpt: Path, convs: list[dict], decoding, *, seed: int, batch_size: int,
-                  device_map: str | None, inputs: list[Path], record: dict) -> list[dict]:
-    """Generation rows of `ckpt` on `convs` written to `path` with its stats; the file is reused
-    when checkpoint, conversations, decoding and seed are unchanged."""
+                  device_map: str | None, inputs: list[Path], record) -> list[dict]:
+    """Generation rows of `ckpt` on `convs` written to `path` with its stats (`record`: the script's
+    arguments); the file is reused when checkpoint, conversations, decoding and seed are unchanged."""
     import torch
 
     from lima.eval.generate import load_checkpoint, require_eot

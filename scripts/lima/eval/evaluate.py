@@ -33,9 +33,10 @@ def generation_name(checkpoint: Path | None, api_model: str | None, prompts: Pat
 
 def generation_file(path: Path, rows: list[dict], decoding, counts: Counter, *, prompts: Path,
                     checkpoint: Path | None, api_client=None, samples: int, seed: int, batch_size: int,
-                    device_map: str | None, record: dict) -> list[dict] | None:
-    """The generation rows of `path`, decoded (or asked of `api_client`) unless the file is current.
-    Collective under torchrun; ranks other than 0 get None."""
+                    device_map: str | None, record) -> list[dict] | None:
+    """The generation rows of `path`, decoded (or asked of `api_client`) unless the file is current;
+    `record` (the script's arguments) goes into its stats. Collective under torchrun; ranks other
+    than 0 get None."""
     key = reuse_key(checkpoint, [decoding.to_dict(), seed, samples, api_client and api_client.model],
                     prefix=prompts.read_bytes())
     if os.environ.get("RANK", "0") != "0" and (api_client or is_current(path, key)):
