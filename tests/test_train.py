@@ -98,6 +98,51 @@ def test_label_mask_covers_assistant_tokens_and_their_eot_only(tiny):
     assert tok.pad_token not in (tok.eos_token, EOT)
 
 
+def test_multi_turn_training_targets_are_the_assistant_turns_and_their_eot_only(tiny):
+    """A three-exchange conversation read and rendered as training reads it, collated, and fed to the
+    loss: every user token is IGNORE, every assistant token and its EOT a target, and the loss the
+    training step gets is the cross-entropy of exactly those positions."""
+    from collections import Counter
+    import torch.nn.functional as F
+    from transformers import AutoModelForCausalLM
+    from lima.train.data import read_conversations, render_all
+    from lima.train.loss import micro_loss
+    tok = load_tokenizer(tiny / "base")
+    eot = tok.convert_tokens_to_ids(EOT)
+    turns = ["Plan a market stall?", "Sell bread.", "And the list?", "Flour, water, salt.", "Thanks?", "You are welcome.",
+             "One more?"]                                              # the trailing user turn is dropped
+    path = write_rows(tiny / "multi_turn.jsonl", [{"id": "m/1", "source": "multi_turn", "conversations": turns},
+                                                  {"id": "m/2", "source": "authors", "conversations": turns[:2]}])
+    counts = Counter()
+    examples = render_all(tok, read_conversations(path, counts), 512, counts, "train")
+    assert counts["dropped_trailing_user_turn"] == 1
+    ids, labels, n_target = examples[0]
+    # walk the turns: user span IGNORE, assistant span (with its EOT) supervised, in order
+    pos = 1                                                            # after BOS
+    assert ids[0] == tok.bos_token_id and labels[0] == IGNORE
+    for k, text in enumerate(turns[:6]):
+        piece = tok.encode(text, add_special_tokens=False) + [eot]
+        assert ids[pos:pos + len(piece)] == piece
+        assert labels[pos:pos + len(piece)] == (piece if k % 2 else [IGNORE] * len(piece)), (k, text)
+        pos += len(piece)
+    assert pos == len(ids)
+    assert n_target == sum(len(tok.encode(t, add_special_tokens=False)) + 1 for t in turns[1:6:2])
+    batch = collate([(i, l) for i, l, _ in examples], pad_id=tok.pad_token_id)
+    model = AutoModelForCausalLM.from_pretrained(tiny / "base")
+    model.resize_token_embeddings(len(tok))
+    model.eval()
+    ce, _, _ = micro_loss(model, batch, torch.device("cpu"))
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    target = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
+    target[0, 1:len(ids)] = torch.tensor([lab != IGNORE for lab in labels[1:]])
+    target[1, 1:len(examples[1][0])] = torch.tensor([lab != IGNORE for lab in examples[1][1][1:]])
+    assert int(target.sum()) == n_target + examples[1][2]
+    rows, cols = target.nonzero(as_tuple=True)
+    by_hand = F.cross_entropy(logits[rows, cols - 1], batch["input_ids"][rows, cols], reduction="sum")
+    torch.testing.assert_close(ce.detach(), by_hand, rtol=1e-5, atol=1e-4)
+
+
 def test_chat_template_renders_exactly_what_is_trained(tiny):
     tok = load_tokenizer(tiny / "base")
     conv = ["Is 4 even?", "4 is even.", "And 5?"]
