@@ -2,8 +2,8 @@
 
 One response per prompt (or --samples N: the ablations' 5) with nucleus p=0.9, temperature 0.7 and a
 repetition penalty of 1.2 on generated tokens, stopping at EOT; automatic metrics; then, when a judge
-is configured (lima/eval/judge_config.py: flags, else JUDGE_BASE_URL and JUDGE_MODEL; key in JUDGE_API_KEY), the paper's
-pairwise preference against a baseline in both orders, the Fail/Pass/Excellent rating of 50 random
+is configured (the flags, else JUDGE_BASE_URL and JUDGE_MODEL; `--judge-url ""` = none; the key in
+JUDGE_API_KEY), the paper's pairwise preference against a baseline in both orders, the Fail/Pass/Excellent rating of 50 random
 prompts plus the safety-flagged ones, and/or the 1-6 helpfulness score. Agreement between two
 judgment files: scripts/06_agreement.py.
 
