@@ -17,8 +17,6 @@ from typing import Iterable
 from lima.errors import StageError
 from lima.io import load_jsonl
 
-# The `source` labels of the released GAIR/lima data, plus ours for the test prompts (askreddit).
-SOURCES = ("stackexchange", "wikihow", "writingprompts", "askreddit", "nlp", "authors", "multi_turn")
 ROLES = ("user", "assistant")
 log = logging.getLogger("lima.dataset.contract")
 
