@@ -99,10 +99,11 @@ def test_rerun_removes_the_temporaries_a_sigkill_left(tmp_path):
     assert killed.returncode == -signal.SIGKILL
     stale = [p for p in tmp_path.iterdir() if p.name.startswith(".x.jsonl.") and p.name.endswith(".tmp")]
     assert len(stale) == 1 and not path.exists()
-    other = tmp_path / ".y.jsonl.abc123.tmp"
-    other.write_text("someone else's")
+    others = [tmp_path / ".y.jsonl.abcd1234.tmp", tmp_path / ".x.jsonl.bak.abcd1234.tmp"]
+    for other in others:
+        other.write_text("another file's")
     write_jsonl(path, [{"a": 1}])
-    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "x.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([o.name for o in others] + ["x.jsonl"])
 
 
 def test_unwritable_out_is_one_stage_error(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -29,11 +30,12 @@ def remove_stale_temporaries(path: str | os.PathLike) -> int:
     killed (SIGKILL skips every cleanup); returns how many went. Only `path`'s own temporaries are
     touched, so two stages writing side by side never remove each other's."""
     path = Path(path)
-    prefix = _tmp_prefix(path)
+    # mkstemp's random part is 8 characters of [a-z0-9_]: `x.jsonl.bak`'s temporaries do not match `x.jsonl`.
+    own = re.compile(re.escape(_tmp_prefix(path)) + r"[a-z0-9_]{8}\.tmp")
     n = 0
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(path.parent):
-            if entry.name.startswith(prefix) and entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
+            if own.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     n += 1
