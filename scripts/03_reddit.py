@@ -16,14 +16,14 @@ import sys
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.progress import progress
 from lima.cli import run_main, setup_logging
 from lima.funnel import describe_inputs, write_stats
 from lima.io import write_jsonl
-from lima.sources.reddit.dump import BLOCK_SIZE, DumpReader, find_dumps
+from lima.sources.reddit.decode import BLOCK_SIZE
+from lima.sources.reddit.files import find_dumps
 from lima.sources.reddit.prefilter import ENGINES
-from lima.sources.reddit.select import (MIN_STORY_WORDS, Diversity, Pool, Sink, Stories, read_pins, scan_comments,
-                                scan_submissions, select_ask, select_wp)
+from lima.sources.reddit.select import MIN_STORY_WORDS, Diversity, read_pins, select_ask, select_wp
+from lima.sources.reddit.stage import dumps_to_read, make_sinks, outcome_notes, read_dumps
 
 log = logging.getLogger("lima.reddit")
 
@@ -72,44 +72,14 @@ def main(argv=None):
     if problems:
         raise StageError("arguments", "; ".join(problems))
 
-    # ---- inputs
-    dumps = find_dumps(args.dumps)
+    # ---- inputs, then the two passes: submissions pick the candidates, comments their stories
     pins = read_pins(args.pin) if args.pin else []
-    sinks = {
-        wp_name: Sink("wp", "writingprompts", wp_name, Pool(args.wp_quota * args.pool_factor), args.seed,
-                      pins={p.post_id: p for p in pins if p.source in (None, "writingprompts", wp_name)}),
-        ask_name: Sink("ask", "askreddit", ask_name, Pool(args.ask_quota * args.pool_factor), args.seed,
-                       pins={p.post_id: p for p in pins if p.source in (None, "askreddit", ask_name)}),
-    }
-    subs = [d for d in dumps if d.kind == "submissions" and d.subreddit in (None, *sinks)]
-    comments = [d for d in dumps if d.kind == "comments" and d.subreddit in (None, wp_name)]
-    for d in dumps:
-        if d not in subs and d not in comments:
-            log.info("skipping %s: not needed (%s of r/%s)", d.name, d.kind, d.subreddit)
-    for name, quota in ((wp_name, args.wp_quota), (ask_name, args.ask_quota)):
-        if quota and not any(d.subreddit in (None, name) for d in subs):
-            raise StageError(" ".join(args.dumps), f"no r/{name} submissions: give {name}_submissions.zst "
-                                                   "or RS_YYYY-MM.zst files")
-
-    # ---- pass 1: submissions pick the candidates
-    file_stats: dict = {}
-    total = sum(d.path.stat().st_size for d in subs + comments)
-    # The reader forks its decoder first, before the progress bar may start a thread.
-    with DumpReader([d.path for d in subs + comments], args.block_size, not args.inline_decompression) as reader, \
-            progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
-        for d in subs:
-            log.info("pass 1: %s", d.name)
-            scan_submissions(d, sinks, file_stats, reader.blocks(d.path), args.prefilter)
-            bar.update(d.path.stat().st_size)
-        for name, quota in ((wp_name, args.wp_quota), (ask_name, args.ask_quota)):
-            if quota and not sinks[name].funnel.read["submission_lines"]:
-                raise StageError(" ".join(d.name for d in subs), f"no r/{name} rows in these submission files")
-        # ---- pass 2: comments, only those answering a WritingPrompts candidate
-        stories = Stories(sinks[wp_name], MIN_STORY_WORDS)
-        for d in comments if stories.ids else []:
-            log.info("pass 2: %s (%d candidate posts)", d.name, len(stories.ids))
-            scan_comments(d, stories, file_stats, reader.blocks(d.path), args.prefilter)
-            bar.update(d.path.stat().st_size)
+    quotas = {wp_name: args.wp_quota, ask_name: args.ask_quota}
+    sinks = make_sinks(wp_name, ask_name, args.wp_quota * args.pool_factor, args.ask_quota * args.pool_factor,
+                       args.seed, pins)
+    subs, comments = dumps_to_read(find_dumps(args.dumps), quotas, wp_name, " ".join(args.dumps))
+    stories, file_stats = read_dumps(subs, comments, sinks, quotas, wp_name, args.block_size,
+                                     not args.inline_decompression, args.prefilter)
 
     # ---- selection
     wp_rows = select_wp(sinks[wp_name], stories, pins, args.wp_quota,
@@ -119,27 +89,15 @@ def main(argv=None):
 
     # ---- outputs
     inputs = describe_inputs([d.path for d in subs + comments] + ([args.pin] if args.pin else []))
-    for out, rows, sink, quota in ((args.wp_out, wp_rows, sinks[wp_name], args.wp_quota),
-                                   (args.ask_out, ask_rows, sinks[ask_name], args.ask_quota)):
-        found = set(sink.pinned) | {k.split("/", 1)[1].split()[0] for k in sink.pins_rejected}
-        anywhere = {i for s in sinks.values() for i in s.pinned}
-        sink.funnel.notes.update({
-            "quota": quota,
-            "short_by": max(0, quota - len(rows)),
-            "pinned": [r["id"] for r in rows if r["meta"]["pinned"]],
-            "pins_rejected": sink.pins_rejected,
-            "pins_not_found": [p.key for p in pins if p.post_id in sink.pins and p.post_id not in found
-                               and (p.source is not None or p.post_id not in anywhere)],
-            "rules": {"min_story_words": MIN_STORY_WORDS, "max_stories_per_author": args.max_stories_per_author,
-                      "max_prompt_similarity": args.max_prompt_similarity, "similarity": "word bigram Jaccard",
-                      "pool_size": sink.pool.size},
-            "dumps": file_stats,
-        })
-        if len(rows) < quota:
-            log.warning("%s: %d of %d wanted (the dumps hold no more that pass the rules)", out, len(rows), quota)
+    rules = {"min_story_words": MIN_STORY_WORDS, "max_stories_per_author": args.max_stories_per_author,
+             "max_prompt_similarity": args.max_prompt_similarity, "similarity": "word bigram Jaccard"}
+    for out, rows, name in ((args.wp_out, wp_rows, wp_name), (args.ask_out, ask_rows, ask_name)):
+        sink = sinks[name]
+        sink.funnel.notes.update(outcome_notes(sink, sinks, rows, quotas[name], pins, rules, file_stats))
+        if len(rows) < quotas[name]:
+            log.warning("%s: %d of %d wanted (the dumps hold no more that pass the rules)", out, len(rows), quotas[name])
+        write_stats(out, sink.funnel, seed=args.seed, inputs=inputs, args=args)
         write_jsonl(out, rows)
-        write_stats(out, sink.funnel, seed=args.seed, inputs=inputs,
-                    args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
         if sink.funnel.notes["pins_not_found"]:
             log.warning("%s: pins found in no dump: %s", sink.source, ", ".join(sink.funnel.notes["pins_not_found"]))
     print(f"reddit: {len(wp_rows)} WritingPrompts pairs -> {args.wp_out}, "

@@ -17,8 +17,10 @@ import zstandard
 
 from conftest import ROOT, run_script
 from lima.errors import StageError
-from lima.sources.reddit.dump import (DumpReader, classify_dump, find_dumps, iter_blocks, iter_decompressed,
-                              normalise_comment, normalise_post, parse_line, scan_blocks)
+from lima.sources.reddit.decode import DumpReader, iter_blocks, scan_blocks
+from lima.sources.reddit.files import classify_dump, find_dumps
+from lima.sources.reddit.rows import normalise_comment, normalise_post, parse_line
+from lima.sources.reddit.zstd_stream import iter_decompressed
 from lima.sources.reddit.prefilter import ENGINES, ScoreLines, ValueLines, at_least
 from tools.build_sample_reddit import build_sample, comment, compress_long, make_story, submission, write_zst
 from lima.sources.reddit.select import (Diversity, Pool, Sink, ask_post_reason, read_pins, scan_submissions, story_reason,
@@ -241,9 +243,9 @@ def _frame(data, **params):
 
 
 def test_a_stream_cut_anywhere_is_told_from_a_whole_one(tmp_path):
-    """Frames of every kind the header walk must step over (content size given or not, with and
-    without checksum, an RLE block, raw blocks, a skippable frame); cut at every byte, a stream
-    reads fully only where the cut falls between two frames."""
+    """Frames of every kind (content size given or not, with and without checksum, an RLE block,
+    raw blocks, a skippable frame); cut at every byte, a stream reads fully only where the cut
+    falls between two frames, and is a StageError anywhere else."""
     parts = [_frame(b'{"a": 1}\n' * 50, level=3, write_checksum=True),
              b"\x50\x2a\x4d\x18" + (5).to_bytes(4, "little") + b"hello",             # skippable
              _frame(b"x" * 200_000 + b"\n", write_checksum=False, write_content_size=False),
@@ -327,7 +329,7 @@ def test_a_killed_parent_leaves_no_decompressor_behind(tmp_path):
     """The child blocks on a full pipe; once the parent dies, its next write fails and it ends."""
     f = write_zst(tmp_path / "RC_2020-01.zst", [b'{"body": "%d"}' % i for i in range(400_000)])
     script = ("import sys, time; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
-              "from lima.sources.reddit.dump import DumpReader; r = DumpReader([Path(sys.argv[1])], 4096); "
+              "from lima.sources.reddit.decode import DumpReader; r = DumpReader([Path(sys.argv[1])], 4096); "
               "next(r.blocks(Path(sys.argv[1]))); print(r.proc.pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", script, str(f), str(ROOT / "scripts")], stdout=subprocess.PIPE)
     child = int(parent.stdout.readline())

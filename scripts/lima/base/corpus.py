@@ -38,7 +38,9 @@ def wikihow_texts(cache: Path) -> Iterator[str]:
 
 
 def reddit_texts(paths: list[Path]) -> Iterator[str]:
-    from lima.sources.reddit.dump import find_dumps, iter_blocks, parse_line
+    from lima.sources.reddit.decode import iter_blocks
+    from lima.sources.reddit.files import find_dumps
+    from lima.sources.reddit.rows import parse_line
     for dump in find_dumps(paths):
         for buf, end in iter_blocks(dump.path):
             for line in buf[:end].splitlines():

@@ -22,13 +22,14 @@ from typing import Iterable
 
 from lima.errors import StageError
 from lima.funnel import Funnel
-from lima.sources.reddit.dump import DELETED, Dump, normalise_comment, normalise_post, parse_line
+from lima.sources.reddit.files import Dump
+from lima.sources.reddit.rows import DELETED, normalise_comment, normalise_post, parse_line
 from lima.sources.reddit.prefilter import ScoreLines, ValueLines, score_pattern
 from lima.sources.reddit.text import (MEDIA_TAGS, META_TAGS, NSFW_TAGS, PROMPT_TAGS, clean_markup, count_words,
                               shingles, split_title_tags, strip_all_tags, unescape)
 from lima.similarity import jaccard
 
-Block = tuple[bytes, int, int, int]   # (buffer, start, end, lines): see reddit_dump.scan_blocks
+Block = tuple[bytes, int, int, int]   # (buffer, start, end, lines): see lima.sources.reddit.decode.scan_blocks
 
 MIN_STORY_WORDS = 100        # r/WritingPrompts' own rule for a response (DATA_SOURCES.md 2.5)
 FILL_STEP = 256              # lines parsed between two looks at a filling pool's threshold
