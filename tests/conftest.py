@@ -35,6 +35,21 @@ def run_script(name: str, *args, expect_exit: int | None = 0) -> int:
     return code
 
 
+def tracked_copy(dest: Path) -> Path:
+    """Copy what a fresh clone would hold (tracked files, and new ones git does not ignore; no build
+    outputs) into dest."""
+    import shutil
+    import subprocess
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 @pytest.fixture
 def realdata():
     """The folder of real samples, or a skip when this clone has none."""
