@@ -190,6 +190,7 @@ def test_script_without_judge_writes_generations_and_metrics_and_says_how_to_con
     assert stats["read"] == {"prompts": 8} and stats["kept"] == {"responses": 16}
 
 
+@pytest.mark.slow
 def test_one_and_two_ranks_give_the_same_responses(ckpt, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     run_script("06_eval.py", *eval_args(ckpt, one))

@@ -178,6 +178,7 @@ def test_batches_are_length_grouped_and_identical_for_any_world_size():
 
 # ---- real runs -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_fsdp_two_process_run_learns_and_exports(fsdp_run):
     out, proc = fsdp_run
     step_losses, epochs = losses(out.with_name(out.name + "_results"))
@@ -192,6 +193,7 @@ def test_fsdp_two_process_run_learns_and_exports(fsdp_run):
     assert (out.with_name(out.name + "_results") / "train_loss.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_export_loads_renders_eot_and_generation_stops_at_eot(fsdp_run):
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
     out, _ = fsdp_run
@@ -211,6 +213,7 @@ def test_export_loads_renders_eot_and_generation_stops_at_eot(fsdp_run):
     assert eot in new and len(new) < 30 and new[-1] == eot, tok.decode(new)
 
 
+@pytest.mark.slow
 def test_one_and_two_processes_give_the_same_losses(tiny):
     one = tiny / "run1p"
     run_script("05_train.py", "--model", tiny / "base", "--train", tiny / "train.jsonl", "--dev", tiny / "dev.jsonl",
@@ -223,6 +226,7 @@ def test_one_and_two_processes_give_the_same_losses(tiny):
     torch.testing.assert_close(torch.tensor(a), torch.tensor(b), rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_kill_and_resume_ends_with_identical_weights(tiny, fsdp_run):
     from safetensors.torch import load_file
     full, _ = fsdp_run
@@ -241,6 +245,7 @@ def test_kill_and_resume_ends_with_identical_weights(tiny, fsdp_run):
     assert la == lb                                       # metric rows past the resumed step were dropped
 
 
+@pytest.mark.slow
 def test_changed_data_starts_afresh_instead_of_resuming(tiny, fsdp_run, caplog):
     import logging
     import shutil
@@ -265,6 +270,7 @@ def test_file_where_every_example_is_cut_off_is_an_error(tiny, capsys):
     assert "every example was dropped" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_activation_checkpointing_keeps_the_losses_and_cpu_offload_is_ignored_without_gpu(tiny, caplog):
     import logging
     caplog.set_level(logging.INFO, logger="lima")
