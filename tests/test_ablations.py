@@ -259,6 +259,7 @@ def test_format_ablation_compares_both_models_pairwise_on_the_flagged_prompts(wo
 
 # ---- Make ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_make_plans_train_the_variant_runs_on_their_own_files():
     """Dry runs change nothing; they show each variant as its own sub-make with the right data."""
     def plan(target):
