@@ -4,6 +4,8 @@ Standard next-token loss on assistant tokens and their end-of-turn token, AdamW 
 decay 0.1), no warmup, learning rate 1e-5 decaying linearly to 1e-6, 15 epochs, batch 32, texts
 trimmed to 2,048 tokens, residual dropout rising from 0.0 at the bottom layer to 0.3 at the top.
 Each epoch: dev perplexity, a model-only export (for the epochs kept), the resumable state.
+Workers die with their launcher, and one training at a time holds `--out` (lima/train/lifeline.py);
+`--check` validates the inputs in one plain process, which make runs before torchrun.
 
     torchrun --nproc_per_node 8 scripts/05_train.py --model /models/llama-65b \
         --train data/lima/train.jsonl --dev data/lima/dev.jsonl --out checkpoints/paper
