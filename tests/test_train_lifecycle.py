@@ -87,7 +87,6 @@ def running(toy):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_a_second_training_on_a_held_run_folder_stops_with_one_line(toy, running):
     out, proc, workers = running
     check = subprocess.run([sys.executable, SCRIPT, "--check", *map(str, train_args(toy, out, *LONG))],
@@ -106,7 +105,6 @@ def test_a_second_training_on_a_held_run_folder_stops_with_one_line(toy, running
     assert proc.poll() is None                                               # the first one trains on
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_killing_the_launcher_kills_the_workers_and_trained_is_never_written(toy, running):
     out, proc, workers = running
@@ -136,7 +134,6 @@ def test_model_folder_without_config_json_is_one_line(toy, tmp_path, capsys):
     assert check.returncode == 2 and check.stderr.strip() == err.strip()
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_a_bad_input_under_torchrun_is_said_once(toy, tmp_path):
     """An input only the workers can judge (every example cut off by --max-len): rank 0 says it,
