@@ -58,13 +58,15 @@ class ZstdFile:
         return piece
 
     def readinto(self, view) -> int:
-        """Decode into `view` (not empty); 0 at the end of the file."""
-        if not self._ready():
-            return 0
-        n = min(len(view), len(self.out) - self.pos)
-        view[:n] = memoryview(self.out)[self.pos:self.pos + n]
-        self.pos += n
-        return n
+        """Decode into `view` until it is full or the file ends (so a caller's work per call
+        is spread over a whole view); the bytes written, 0 at the end of the file."""
+        filled = 0
+        while filled < len(view) and self._ready():
+            n = min(len(view) - filled, len(self.out) - self.pos)
+            view[filled:filled + n] = memoryview(self.out)[self.pos:self.pos + n]
+            self.pos += n
+            filled += n
+        return filled
 
     def _ready(self) -> bool:
         """Decoded bytes are waiting (False: the file ended, whole)."""
