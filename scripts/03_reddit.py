@@ -95,7 +95,8 @@ def main(argv=None):
         sink = sinks[name]
         sink.funnel.notes.update(outcome_notes(sink, sinks, rows, quotas[name], pins, rules, file_stats))
         if len(rows) < quotas[name]:
-            log.warning("%s: %d of %d wanted (the dumps hold no more that pass the rules)", out, len(rows), quotas[name])
+            log.warning("%s: %d of %d wanted (the dumps hold no more that pass the rules)",
+                        out, len(rows), quotas[name])
         write_stats(out, sink.funnel, seed=args.seed, inputs=inputs, args=args)
         write_jsonl(out, rows)
         if sink.funnel.notes["pins_not_found"]:
