@@ -1,5 +1,5 @@
 """Stage 03: Pushshift Reddit dumps -> WritingPrompts prompt+story pairs (train) and AskReddit
-title-only questions (test). PAPER.md section 4, DATA_SOURCES.md section 2.
+title-only questions (test). §2.1; the dump formats: docs/data.md.
 
 Reads per-subreddit files (WritingPrompts_submissions.zst, WritingPrompts_comments.zst,
 AskReddit_submissions.zst) and/or monthly RS_YYYY-MM.zst / RC_YYYY-MM.zst files, in any mix, as

@@ -1,4 +1,4 @@
-"""Selection rules of the Reddit stage (PAPER.md 4): WritingPrompts prompt+story pairs for training,
+"""Selection rules of the Reddit stage (§2.1): WritingPrompts prompt+story pairs for training,
 AskReddit title-only questions for the test set.
 
 The paper picked these by hand from the most upvoted posts; we pick by rules and keep a pin file
@@ -31,7 +31,7 @@ from lima.similarity import jaccard
 
 Block = tuple[bytes, int, int, int]   # (buffer, start, end, lines): see lima.sources.reddit.decode.scan_blocks
 
-MIN_STORY_WORDS = 100        # r/WritingPrompts' own rule for a response (DATA_SOURCES.md 2.5)
+MIN_STORY_WORDS = 100        # r/WritingPrompts' own rule for a response (docs/data.md#subreddit-rules)
 FILL_STEP = 256              # lines parsed between two looks at a filling pool's threshold
 STORIES_PER_POST = 3         # kept per candidate, so the author cap can fall back on a runner-up
 BOTS = frozenset({"automoderator", "writingpromptsrobot"})
