@@ -228,15 +228,15 @@ def test_one_and_two_processes_give_the_same_losses(tiny):
 
 @pytest.mark.slow
 def test_kill_and_resume_ends_with_identical_weights(tiny, fsdp_run):
-    from safetensors.torch import load_file
+    from lima.train.checkpoint import read_export
     full, _ = fsdp_run
     out = tiny / "run_resumed"
     proc = torchrun(tiny, out, "--save-every", "2", "--stop-after-steps", "8")
     assert not (out / "TRAINED").exists()
     proc = torchrun(tiny, out)
     assert "resuming from" in proc.stderr
-    a = load_file(full / "epoch_03" / "model.safetensors")
-    b = load_file(out / "epoch_03" / "model.safetensors")
+    a = read_export(full / "epoch_03")
+    b = read_export(out / "epoch_03")
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k

@@ -1,6 +1,7 @@
 """Per-epoch model-only exports and the resumable training state (docs/design.md#checkpoints).
 
-- `epoch_NN/`: safetensors + config + tokenizer (with the EOT chat template) + generation_config
+- `epoch_NN/`: sharded safetensors with `model.safetensors.index.json` (written by all ranks, no rank
+  holding the whole model) + config + tokenizer (with the EOT chat template) + generation_config
   whose end token is EOT, loadable with `from_pretrained`. Written to a temp folder, renamed last.
 - `state/` (`Resumable`): torch.distributed.checkpoint of model and optimizer (sharded, any number
   of ranks can read it), per-rank RNG, the step to resume from and a fingerprint of data and arguments;
@@ -8,6 +9,7 @@
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -17,8 +19,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
-from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
-                                                     get_state_dict, set_state_dict)
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 from transformers import GenerationConfig
 
 from lima.chat import EOT
@@ -44,17 +45,51 @@ def fingerprint(files: list[Path], settings: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def export_model(model, tokenizer, out_dir: Path, *, dtype: torch.dtype, info: dict) -> None:
-    """Collective: every rank must call it."""
-    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+# Largest export file; a 65B model in bf16 makes ~27 files (Hugging Face's own default is 5 GB too).
+SHARD_BYTES = 5 * 10**9
+
+
+def shard_plan(tensors: dict, dtype: torch.dtype, shard_bytes: int) -> dict[str, int]:
+    """Tensor name -> export file number (1-based): in the model's order, a new file when the
+    current one would pass `shard_bytes` (a bigger tensor gets a file of its own)."""
+    plan, index, size = {}, 1, 0
+    item = torch.empty((), dtype=dtype).element_size()
+    for name, t in tensors.items():
+        n = t.numel() * item
+        if size and size + n > shard_bytes:
+            index, size = index + 1, 0
+        plan[name] = index
+        size += n
+    return plan
+
+
+def export_model(model, tokenizer, out_dir: Path, *, dtype: torch.dtype, info: dict,
+                 shard_bytes: int = SHARD_BYTES) -> None:
+    """Collective: every rank must call it. Each rank writes its own slices (torch.distributed.checkpoint's
+    Hugging Face writer), then the ranks consolidate them into standard `model-0000i-of-0000N.safetensors`
+    files, each file by one rank, one tensor at a time, with `model.safetensors.index.json`: no rank ever
+    holds the whole model. Rank 0 adds config, tokenizer and generation config, and renames the folder last."""
+    from torch.distributed.checkpoint import HuggingFaceStorageWriter
+    from torch.distributed.checkpoint._consolidate_hf_safetensors import consolidate_safetensors_files_on_every_rank
+
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
     if is_main():
-        tmp = out_dir.with_name(out_dir.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        full = {k: v.to(dtype) for k, v in full.items()}
-        model.config.use_cache = True
-        model.config.dtype = dtype
-        model.save_pretrained(tmp, state_dict=full, safe_serialization=True)
-        model.config.use_cache = False
+        (tmp / "sharded").mkdir(parents=True)
+    dist.barrier()
+    # named_parameters lists a tied output matrix once, as the input embedding: the export stays tied.
+    tensors = {name: p.detach().to(dtype) for name, p in model.named_parameters()}
+    plan = shard_plan(tensors, dtype, shard_bytes)
+    dcp.save(tensors, storage_writer=HuggingFaceStorageWriter(str(tmp / "sharded"), fqn_to_index_mapping=plan,
+                                                              save_distributed=True))
+    del tensors
+    consolidate_safetensors_files_on_every_rank(str(tmp / "sharded"), str(tmp), plan)
+    if is_main():
+        shutil.rmtree(tmp / "sharded")
+        config = copy.deepcopy(model.config)
+        config.use_cache = True
+        config.dtype = dtype
+        config.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         eot = tokenizer.convert_tokens_to_ids(EOT)
         GenerationConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=eot,
@@ -63,6 +98,16 @@ def export_model(model, tokenizer, out_dir: Path, *, dtype: torch.dtype, info: d
         shutil.rmtree(out_dir, ignore_errors=True)
         tmp.rename(out_dir)
     dist.barrier()
+
+
+def read_export(folder: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of an export (or any safetensors model folder), for tests and tools: the whole
+    model in memory, so never on the training path."""
+    from safetensors.torch import load_file
+    out = {}
+    for f in sorted(Path(folder).glob("*.safetensors")):
+        out.update(load_file(f))
+    return out
 
 
 def save_state(model, optimizer, state_dir: Path, meta: dict) -> None:
