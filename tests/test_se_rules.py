@@ -73,20 +73,134 @@ LABELLED_TITLES = [
     ("Why did my dough not rise?", False),  # needs the recipe in the body
     ("Segmentation fault in C", False),
     ("Issue with grep and special characters", False),
+    # Added with the recalibration on the release: titles that are not questions but can be
+    # answered alone (the paper kept such), and more ways of leaning on the body.
+    ("Securing small home automation setup", True),      # released by the paper
+    ("Difference between a process and a thread", True),
+    ("Converting a list of dictionaries to a pandas DataFrame", True),
+    ("Substitute for eggs in brownies", True),
+    ("Storing fresh ginger for several months", True),
+    ("Advantages of cast iron over stainless steel pans", True),
+    ("Recursive grep excluding a directory", True),
+    ("Visa requirements for a Canadian citizen visiting Brazil", True),
+    ("Pruning tomato suckers in a greenhouse", True),
+    ("Proof that the square root of 2 is irrational", True),
+    ("Merge two sorted arrays in linear time", True),
+    ("git push rejected: non-fast-forward updates were rejected", True),
+    ("ImportError: No module named 'numpy' in a virtualenv", True),
+    ("fatal: refusing to merge unrelated histories", True),
+    ("Python 3 integer division rounding towards negative infinity", True),
+    ("Meaning of the tilde in a package.json version range", True),
+    ("Best practices for storing passwords in a database", True),
+    ("Origin of the phrase 'bite the bullet'", True),
+    ("Keeping guacamole from turning brown", True),
+    ("Using sed to replace newlines with commas", True),
+    ("Explain the difference between yeast and sourdough starter", True),
+    ("Sharing a tmux session between two users", True),
+    ("Effect of altitude on baking times", True),
+    ("Cheapest way to travel from Milan to Venice by train", True),
+    ("Handling daylight saving time changes in cron jobs", True),
+    ("Entering Schengen with an expired residence permit", True),
+    ("NullPointerException when calling getActivity() in a Fragment", True),
+    ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock", True),
+    ("Not sure what is going on", False),
+    ("Can someone look at my code?", False),
+    ("Stuck on exercise 3", False),
+    ("Please help me understand the output", False),
+    ("Getting an error while installing packages", False),
+    ("Crash when opening the app", False),
+    ("Weird behaviour in my loop", False),
+    ("Is this recipe safe?", False),
+    ("Why won't it compile?", False),
+    ("Doesn't work on Windows", False),
+    ("What does this mean?", False),
+    ("Can anyone help me with regex", False),
+    ("How to fix it?", False),
+    ("Identify this plant please", False),
+    ("Where did I go wrong in my proof?", False),
+    ("Code runs but gives wrong answer", False),
+    ("Why is the result different?", False),
+    ("Is the following argument valid?", False),
+    ("How can I make it faster?", False),
+    ("Troubleshooting my network setup", False),
+    ("Problems installing Ubuntu alongside Windows", False),
+    ("Unexpected output", False),
+    ("Anyone know why?", False),
+    ("Error: see below", False),
+    ("Question regarding a transit visa", False),
+    ("Same thing happens on Ubuntu 22.04", False),
+    ("Which of these is better?", False),
+    ("Need advice on my garden", False),
+    ("Cake didn't turn out right", False),
+    ("Is it safe to eat raw eggs?", True),
+    ("Is it worth learning Haskell?", True),
+    ("How do I convert it to a string?", False),
 ]
 
 
 def test_title_heuristic_accuracy_on_labelled_titles():
-    assert len(LABELLED_TITLES) >= 40
-    assert sum(1 for _, y in LABELLED_TITLES if y) >= 20 and sum(1 for _, y in LABELLED_TITLES if not y) >= 20
+    """Measured: 119 of 122 (97.5%); the misses are negatives with no marker at all."""
+    assert len(LABELLED_TITLES) >= 100
+    assert sum(1 for _, y in LABELLED_TITLES if y) >= 40 and sum(1 for _, y in LABELLED_TITLES if not y) >= 40
+    assert len({t for t, _ in LABELLED_TITLES}) == len(LABELLED_TITLES)
     wrong = [(t, y) for t, y in LABELLED_TITLES if se_rules.title_is_self_contained(t) != y]
     accuracy = 1 - len(wrong) / len(LABELLED_TITLES)
     assert accuracy >= 0.90, f"accuracy {accuracy:.2f}; wrong: {wrong}"
 
 
+def _release_titles(lines: list[str]) -> list[str]:
+    """The lines of the release's one-line prompts that are titles, judged by form: titles are plain
+    text, so a line with a code span (```, rendered from the body's <code>) is a body."""
+    return [line for line in lines if line.strip() and "```" not in line]
+
+
+def test_titles_the_paper_kept_are_accepted(realdata):
+    """§2.1's "self-contained in the title", as the release applied it. Measured: 132 of the 141
+    lines are titles by form, all 132 accepted (the rule before this calibration: 115)."""
+    lines = (realdata / "lima_se_short_prompts.txt").read_text(encoding="utf-8").splitlines()
+    titles = _release_titles(lines)
+    assert len(titles) >= 100
+    rejected = [(t, se_rules.title_drop_reason(t)) for t in titles if not se_rules.title_is_self_contained(t)]
+    assert 1 - len(rejected) / len(titles) >= 0.95, rejected
+    for kept in ("Understanding the Rails Authenticity Token", "Border around formatted text in Inkscape",
+                 "pod install -bash: pod: command not found"):
+        assert kept in titles and se_rules.title_is_self_contained(kept)
+
+
 @pytest.mark.parametrize("title", ["What is wrong with this?", "Help", "Why does it crash?", "Error:"])
 def test_title_pointing_at_the_body_is_rejected(title):
     assert not se_rules.title_is_self_contained(title)
+
+
+@pytest.mark.parametrize("title,reason", [
+    ("Python list comprehension", "title_too_short"),
+    ("Which one should I choose between:", "title_incomplete"),
+    ("Question regarding a transit visa", "title_help_request"),
+    ("Not sure what is going on", "title_vague"),
+    ("Why is my code so slow?", "title_my_artefact"),
+    ("Can someone explain the following reaction mechanism?", "title_deictic"),
+    ("How can I make it faster?", "title_subjectless"),
+    ("Segmentation fault in C", "title_error_only"),
+])
+def test_each_title_sub_rule_has_its_named_drop_reason(title, reason):
+    assert reason in se_rules.TITLE_DROP_REASONS
+    assert se_rules.title_drop_reason(title) == reason
+
+
+def test_noun_phrase_and_error_message_titles_pass_but_bare_error_kinds_do_not():
+    for title in ("Securing small home automation setup", "Alternative to Windows Snipping Tool for Mac OSX",
+                  "Prove that the union of countably many countable sets is countable.",
+                  "fatal: refusing to merge unrelated histories", "Error 502 from nginx behind a load balancer"):
+        assert se_rules.title_drop_reason(title) is None, title
+    assert se_rules.title_drop_reason("Getting an error while installing packages") == "title_error_only"
+
+
+def test_this_pointing_back_inside_the_title_is_not_deictic():
+    assert se_rules.title_is_self_contained(
+        "My online friend is asking for money to visit my country. Is this a legit request or a scam?")
+    assert se_rules.title_is_self_contained('How do I make ChatGPT say "these symbols are not allowed"?')
+    assert se_rules.title_drop_reason("Why is this dough so sticky?") == "title_deictic"
+    assert se_rules.title_drop_reason("Is it fine, or is this mould?") == "title_deictic"   # clause too short
 
 
 def test_first_person_opening_is_first_person():

@@ -145,8 +145,8 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
                 dropped["question_closed"] += 1
             elif get("CommunityOwnedDate"):
                 dropped["question_community_wiki"] += 1
-            elif not se_rules.title_is_self_contained(title):
-                dropped["title_not_self_contained"] += 1
+            elif title_reason := se_rules.title_drop_reason(title):
+                dropped[title_reason] += 1          # title_too_short, title_deictic, ... (rules.TITLE_RULES)
             else:
                 accepted = get("AcceptedAnswerId")
                 questions[pid] = {"score": score, "title": title, "body": get("Body") or "", "owner": get("OwnerUserId"),
