@@ -2,7 +2,13 @@
 
 The response keeps what the paper keeps: the intro paragraph, then for each method or part a line
 `## <title>`, then numbered steps `1. <headline>. <detail>` (a single-method article has no `##`
-line). The paper says only that "a number of preprocessing heuristics" removed links, images and
+line). The markup is the site's desktop skin as served in 2020 (docs/data.md#article-html): the intro
+is `#mf-section-0` alone, never the `#intro` block around it, which also holds the table of contents,
+the co-author byline and its hover card ("This article was co-authored by ...", or the site's
+"wikiHow is a wiki" blurb). A page whose article parts are not where that markup puts them is a
+counted skip (no_intro, no_steps, method_without_steps), never a partial answer.
+
+The paper says only that "a number of preprocessing heuristics" removed links, images and
 certain sections; ours are: images (lazy `data-src` ones too), video, references and citation
 `<sup>` markers, links (their text stays), Q&A, expert bylines, ratings, related articles, and by
 default Tips / Warnings / Things You'll Need / Ingredients (kept with `keep=`). An opening
@@ -36,19 +42,24 @@ SECTION_TITLES = {"ingredients": "Ingredients", "thingsyoullneed": "Things You'l
 # (video, qa, ...) count only on a `section` block; the specific ones count anywhere.
 _DROP_IDS = {"video": "video", "references": "references", "sourcesandcitations": "references",
              "qa": "qa", "relatedwikihows": "related", "byline_info": None, "article_rating": None,
-             "quick_summary_section": None}
+             "quick_summary_section": None, "method_toc": None, "coauthor_byline": None,
+             "byline_hover": None}
 _DROP_SECTION_CLASSES = {"video": "video", "references": "references", "qa": "qa",
                          "relatedwikihows": "related"}
 _DROP_CLASSES = {"embedvideocontainer": "video", "sourcesandcitations": "references",
                  "relatedwikihows": "related", "byline_info": None, "expert_coauthor": None,
                  "sp_stats_box": None, "sp_helpful_rating_count": None, "article_rating": None,
-                 "quick_summary": None}
+                 "quick_summary": None, "qz_container": None, "qy_cta": None, "addTipElement": None,
+                 "wh_vote_container": None}
 # Inline clutter removed wherever it sits (images include lazy ones whose URL is in `data-src`).
 _NOISE_TAGS = frozenset("script style noscript sup img picture figure video iframe".split())
 _NOISE_CLASSES = frozenset("mwimg image step_num clearall ad_label wh_ad_inner".split())
 _TITLE_CLASSES = frozenset(("title_lg", "title_md", "title_sm"))
 _MISSING = object()
 
+# Credit and site text that has no place in an answer, should one sit in the intro block itself.
+_CREDIT = re.compile(r"\b(?:was|were) co-authored by\b|^(?:To create this article|wikiHow is a [\"“']?wiki\b)"
+                     r"|\bhas been viewed [\d,]+ times\b|^Learn more\b", re.I)
 _METHOD_PREFIX = re.compile(r"^(?:method|part)\s+\d+\s+of\s+\d+\s*[:.\-]\s*", re.I)
 _OPENING = re.compile(r"^This (?:wikiHow(?: article)?|article)\b")
 _WAYS_TO = re.compile(r"^(?:\d+\s+)?(?:[A-Za-z]+\s+){0,3}?Ways? to\s+(.+)$")
@@ -187,6 +198,17 @@ def _step_text(step) -> str:
     return _fix_spacing(text)
 
 
+def _fraction(span) -> str:
+    """`<span class="frac"><sup>1</sup>&frasl;<sub>4</sub></span>` -> "1/4" (as wikiHow writes "1/2 tsp"
+    in plain text); a whole number glued before it ("1<span..>") keeps a space: "1 1/2"."""
+    parts = [clean_text(t.get_text()) for t in span.find_all(["sup", "sub"])]
+    text = "/".join(p for p in parts if p) if len(parts) == 2 else clean_text(span.get_text()).replace("\u2044", "/")
+    prev = span.previous_sibling
+    if isinstance(prev, str) and prev[-1:].isdigit():
+        text = " " + text
+    return text
+
+
 def _fix_spacing(text: str) -> str:
     """get_text(" ") puts a space where a tag ended before punctuation: "eggs ." -> "eggs."."""
     return re.sub(r" +([.,;:!?)])", r"\1", re.sub(r"\( +", "(", text))
@@ -196,7 +218,7 @@ def _classify(soup):
     """One walk over the tree (CSS selectors cost 4x the parse here): the title, the blocks to
     drop, the optional sections, the intro and the step sections, in document order."""
     found = {"h1": None, "title": None, "drop": [], "dropped": [], "extras": {}, "intro": None,
-             "steps": []}
+             "steps": [], "frac": []}
     for tag in soup.find_all(True):
         tid, cls = tag.get("id"), tag.get("class") or ()
         if tag.name == "h1":
@@ -216,14 +238,18 @@ def _classify(soup):
             if name and name not in found["dropped"]:
                 found["dropped"].append(name)
             continue
+        if tag.name == "span" and "frac" in cls:
+            found["frac"].append(tag)  # <sup>1</sup>&frasl;<sub>4</sub>: a quantity, not a citation
+            continue
         if tag.name in _NOISE_TAGS or _NOISE_CLASSES.intersection(cls):
-            found["drop"].append(tag)
+            if not (tag.name == "sup" and "frac" in (tag.parent.get("class") or ())):
+                found["drop"].append(tag)
             continue
         optional = tid if tid in OPTIONAL_SECTIONS else \
             next((c for c in cls if c in OPTIONAL_SECTIONS), None) if section else None
         if optional:
             found["extras"].setdefault(optional, tag)
-        elif tid in ("mf-section-0", "intro") or "mf-section-0" in cls:
+        elif tid == "mf-section-0" or "mf-section-0" in cls:
             found["intro"] = found["intro"] or tag
         elif tag.name == "div" and section and "steps" in cls:
             found["steps"].append(tag)
@@ -243,6 +269,8 @@ def parse_article(html: str) -> Article:
     if h1 is None:
         raise ParseSkip("not_article")
     title = clean_text(h1.get_text(" "))
+    for tag in found["frac"]:
+        tag.replace_with(_fraction(tag))
     for tag in found["drop"]:
         if not tag.decomposed:
             tag.decompose()
@@ -259,7 +287,7 @@ def parse_article(html: str) -> Article:
     if block is not None and not block.decomposed:
         paras = [clean_text(p.get_text(" ")) for p in block.find_all("p")] or \
                 [clean_text(block.get_text(" "))]
-        paras = [_fix_spacing(p) for p in paras if p]
+        paras = [_fix_spacing(p) for p in paras if p and not _CREDIT.search(p)]
         if paras:
             paras[0], rewrote = rewrite_opening(paras[0])
         intro = "\n\n".join(paras)
@@ -280,10 +308,15 @@ def parse_article(html: str) -> Article:
             text = _step_text(li.find("div", class_="step") or li)
             if text:
                 texts.append(text)
-        if texts:
-            methods.append(Method(_METHOD_PREFIX.sub("", raw_title) or raw_title, texts))
-    if not methods:
+        methods.append(Method(_METHOD_PREFIX.sub("", raw_title) or raw_title, texts))
+    if not any(m.steps for m in methods):
         raise ParseSkip("no_steps")
+    if empty := [m.title for m in methods if not m.steps]:
+        # Steps not where the markup puts them in one method: the answer would silently lack it,
+        # so the page goes, not the method.
+        raise ParseSkip("method_without_steps", ", ".join(empty))
+    if not intro:
+        raise ParseSkip("no_intro")  # the summary paragraph, never a credit box in its place
     kind = "steps" if len(methods) == 1 else ("part" if kinds == {"part"} else "method")
     return Article(title=title, intro=intro, methods=methods, kind=kind, extras=extras,
                    dropped=found["dropped"], rewrote_opening=rewrote)
