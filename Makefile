@@ -178,7 +178,7 @@ CKPT_ROOT ?= checkpoints
 TRAIN_OUT := $(CKPT_ROOT)/$(RUN)
 # Only the knobs a profile sets are passed; the rest are the script's defaults, the paper's values.
 TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.jsonl \
-          --ppl-set $(INTERIM)/pools/stackexchange.filtered.jsonl \
+          --ppl-set $(INTERIM)/pools/stackexchange.heldout.jsonl \
           $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
           $(if $(MICRO_BATCH_SIZE),--micro-batch-size $(MICRO_BATCH_SIZE)) $(if $(LR),--lr $(LR)) \
           $(if $(FINAL_LR),--final-lr $(FINAL_LR)) $(if $(MAX_LEN),--max-len $(MAX_LEN)) \
@@ -343,7 +343,7 @@ dialogue: $(DIALOGUE_REPORT)
 # ---- 09 ablations (§5): diversity, quality, quantity from the pools, the smaller-model recipe ------
 ABL_DATA_ARGS := --filtered $(INTERIM)/pools/stackexchange.filtered.jsonl \
           --unfiltered $(INTERIM)/pools/stackexchange.unfiltered.jsonl --wikihow $(INTERIM)/pools/wikihow.jsonl \
-          --size $(ABLATION_SIZE) --sizes $(ABLATION_SIZES)
+          --size $(ABLATION_SIZE) --sizes $(ABLATION_SIZES) --seed $(SEED)
 ABL_EVAL_ARGS := --prompts $(EVAL_PROMPTS) $(DECODE_ARGS) --samples $(ABLATION_SAMPLES) --judge likert $(JUDGE_ARGS)
 ABL_OUT := $(RESULTS)/$(PROFILE)-ablations
 ifneq ($(RECORD_ARGS),)

@@ -4,7 +4,7 @@ Reads one `<site>.7z` per site (Posts.xml streamed out of the archive) or extrac
 folders, keeps title-only questions with a strongly positive top answer that passes the paper's
 length and style rules, cleans the HTML, and draws the examples across exchanges with temperature
 sampling (τ = 3). Also writes the pools the ablations draw on (every qualifying pair, and top
-answers with no quality filter).
+answers with no quality filter) and the held-out perplexity set (Appendix B), drawn by the same sampler.
 
     python scripts/01_stackexchange.py --dumps data/sample/stackexchange --out data/interim/stackexchange.jsonl
     python scripts/01_stackexchange.py --dumps /dumps/se --out data/interim/stackexchange.jsonl -j 8
@@ -73,12 +73,13 @@ def main(argv=None) -> int:
     results = read_sites(sites, opts, args.jobs)
     records, funnel = draw(results, {"stem": args.stem_quota, "other": args.other_quota}, args.seed, args.tau,
                            sites.excluded)
-    pools = write_pools(results, pools_dir, args.seed, funnel)
+    pools = write_pools(results, pools_dir, args.seed, funnel, records, args.tau)
     if args.dialogues_out:
         write_dialogues(results, args.dialogues_out, funnel)
     write_target(args.out, records, funnel, sites, args, args.seed)
     print(f"stackexchange: {len(records)} examples ({funnel.kept['stem']} STEM, {funnel.kept['other']} Other) "
-          f"from {len(sites.jobs)} sites -> {args.out}; pools {pools['filtered']} filtered / {pools['unfiltered']} unfiltered")
+          f"from {len(sites.jobs)} sites -> {args.out}; pools {pools['filtered']} filtered / {pools['unfiltered']} unfiltered / "
+          f"{pools['heldout']} held out")
     return 0
 
 

@@ -3,13 +3,14 @@ training set without its format-constraint examples.
 
 `pools` writes data/ablations/<variant>/train.jsonl for 2,000 filtered Stack Exchange, 2,000
 unfiltered Stack Exchange and 2,000 wikiHow examples (diversity and quality, Fig. 5) and the filtered
-Stack Exchange series 2K..32K (quantity, Fig. 6), each the first n rows of its best-first pool (capped,
-and said so, when a pool is shorter); variants.json, written last, lists them. `without-format` drops
-the rows marked meta.format_constraint (Appendix E: 1,000 -> 994 examples).
+Stack Exchange series 2K..32K (quantity, Fig. 6). The Stack Exchange sets are drawn by the §2.1
+sampler (lima/eval/ablations.py says how; capped, and said so, when a pool is shorter); data.md shows
+each set's sites, STEM/Other split, median answer score and length; variants.json, written last, lists
+them. `without-format` drops the rows marked meta.format_constraint (Appendix E: 1,000 -> 994 examples).
 
     python scripts/09_ablation_data.py pools --filtered data/interim/pools/stackexchange.filtered.jsonl \
         --unfiltered data/interim/pools/stackexchange.unfiltered.jsonl --wikihow data/interim/pools/wikihow.jsonl \
-        --size 16 --sizes 8,16,32 --out data/ablations
+        --size 16 --sizes 8,16,32 --seed 0 --out data/ablations
     python scripts/09_ablation_data.py without-format --train data/lima/train.jsonl --out data/ablations/no-format/train.jsonl
 """
 from __future__ import annotations
@@ -19,12 +20,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.eval.ablations import build_variant, parse_sizes, variant_plan, without_flag
+from lima.eval.ablations import (ORDERS, build_variant, describe_set, draw_se, parse_sizes, render_data_report,
+                                 se_groups, variant_plan, without_flag)
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
 from lima.dataset.contract import ContractError, check_row, read_contract_rows
 from lima.funnel import Funnel, describe_inputs, write_stats
-from lima.io import write_json, write_jsonl
+from lima.io import atomic_write, write_json, write_jsonl
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,12 +35,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     sub = p.add_subparsers(dest="command", required=True)
     # ---- the §5 variants from the pools
     pools = sub.add_parser("pools", help="the diversity, quality and quantity variants from the pools")
-    pools.add_argument("--filtered", type=Path, required=True, help="filtered Stack Exchange pool, best first (stage 01)")
-    pools.add_argument("--unfiltered", type=Path, required=True, help="unfiltered Stack Exchange pool, best first (stage 01)")
+    pools.add_argument("--filtered", type=Path, required=True, help="filtered Stack Exchange pool, best first, with meta.site and meta.category (stage 01)")
+    pools.add_argument("--unfiltered", type=Path, required=True, help="unfiltered Stack Exchange pool, likewise (stage 01)")
     pools.add_argument("--wikihow", type=Path, required=True, help="wikiHow pool (stage 02)")
     pools.add_argument("--size", type=int, default=2000, help="examples per set for diversity and quality (§5: 2,000)")
     pools.add_argument("--sizes", default="2000,4000,8000,16000,32000", help="the quantity series of filtered Stack Exchange (§5: 2K..32K)")
-    pools.add_argument("--out", type=Path, required=True, help="folder: <variant>/train.jsonl (+ .stats.json) and variants.json")
+    pools.add_argument("--seed", type=int, default=0, help="the draws' random streams (one per size)")
+    pools.add_argument("--tau", type=float, default=3.0, help="temperature over exchanges (§2.1: 3)")
+    pools.add_argument("--order", choices=ORDERS, default="random",
+                       help="questions inside an exchange: at random (default; every size one distribution), or best first as stage 01")
+    pools.add_argument("--out", type=Path, required=True, help="folder: <variant>/train.jsonl (+ .stats.json), data.md, variants.json")
     # ---- Appendix E: without the format-constraint examples
     nofmt = sub.add_parser("without-format", help="the training set without its meta.format_constraint rows")
     nofmt.add_argument("--train", type=Path, required=True, help="the full training set (stage 04)")
@@ -62,13 +68,26 @@ def read_pool(path: Path, counts: Counter) -> list[dict]:
     return rows
 
 
+def draw_variants(args, pools: dict, counts: Counter, sizes: list[int]):
+    """(name, pool, n, rows, pool size) of every variant in plan order."""
+    groups = {"se-filtered": se_groups(pools["se-filtered"], counts, args.filtered.name),
+              "se-unfiltered": se_groups(pools["se-unfiltered"], counts, args.unfiltered.name)}
+    for name, path in (("se-filtered", args.filtered), ("se-unfiltered", args.unfiltered)):
+        if not any(groups[name].values()):
+            raise StageError(path, "no row with meta.site and a STEM/Other meta.category to draw from")
+    for name, pool, n in variant_plan(args.size, sizes):
+        rows = (pools[pool][:n] if pool == "wikihow"
+                else draw_se(groups, pool, n, args.seed, args.tau, args.order))
+        yield name, pool, n, rows, len(pools[pool])
+
+
 def build_pools(args) -> int:
     try:
         sizes = parse_sizes(args.sizes)
     except ValueError as e:
         raise StageError("--sizes", str(e)) from None
-    if args.size < 1:
-        raise StageError("--size", "must be at least 1")
+    if args.size < 1 or args.tau <= 0:
+        raise StageError("--size/--tau", "--size must be at least 1 and --tau positive")
     counts = Counter()
     paths = {"se-filtered": args.filtered, "se-unfiltered": args.unfiltered, "wikihow": args.wikihow}
     pools = {name: read_pool(path, counts) for name, path in paths.items()}
@@ -76,24 +95,31 @@ def build_pools(args) -> int:
         if not rows:
             raise StageError(paths[name], "no usable training row in this pool")
     variants = []
-    for name, pool, n in variant_plan(args.size, sizes):
-        rows, info = build_variant(pools[pool], n)
+    for name, pool, n, drawn, pool_size in draw_variants(args, pools, counts, sizes):
+        rows, info = build_variant(drawn, n, pool_size)
         out = args.out / name / "train.jsonl"
         funnel = Funnel("ablation_data")
-        funnel.read["pool_rows"] = len(pools[pool])
+        funnel.read["pool_rows"] = pool_size
         funnel.kept["examples"] = len(rows)
         funnel.dropped.update({k: v for k, v in counts.items() if k.startswith(paths[pool].name)})
         role = ["quantity"] if n in sizes and pool == "se-filtered" else []
         role = (["diversity"] if n == args.size else []) + role
-        info = {"name": name, "pool": pool, "pool_file": paths[pool].as_posix(), "role": role, **info}
+        info = {"name": name, "pool": pool, "pool_file": paths[pool].as_posix(), "role": role, **info,
+                "data": describe_set(rows, pool)}
         funnel.notes["variant"] = info
-        write_stats(out, funnel, args=args, inputs=describe_inputs([paths[pool]]))
+        funnel.notes["per_site"] = dict(sorted(Counter((r.get("meta") or {}).get("site") or "-" for r in rows).items()))
+        write_stats(out, funnel, args=args, inputs=describe_inputs([paths[pool]]), seed=args.seed)
         write_jsonl(out, rows)
         variants.append({**info, "train": out.as_posix()})
-        print(f"ablation data: {name}: {len(rows)} examples" + (f" (asked {n}; the pool has {len(pools[pool])})"
-                                                                 if info["capped"] else ""))
-    write_json(args.out / "variants.json", {"size": args.size, "sizes": sizes, "variants": variants,
-                                            "skipped_rows": dict(counts)})
+        d = info["data"]
+        print(f"ablation data: {name}: {len(rows)} examples" + (f" (asked {n}; the pool has {pool_size})" if info["capped"] else "")
+              + (f", {d['sites']} sites, {d['stem']} STEM / {d['other']} Other" if d["sites"] is not None else "")
+              + f", median answer {d['median_answer_chars'] or 0:.0f} chars")
+    plan = {"size": args.size, "sizes": sizes, "seed": args.seed, "tau": args.tau,
+            "order": args.order, "variants": variants, "skipped_rows": dict(counts)}
+    with atomic_write(args.out / "data.md") as f:
+        f.write(render_data_report(plan))
+    write_json(args.out / "variants.json", plan)
     return 0
 
 

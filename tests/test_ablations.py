@@ -7,18 +7,27 @@ One training (a 2-layer tiny base, 2 epochs in-process, seconds) is shared throu
 """
 import json
 import subprocess
+from collections import Counter
 
 import pytest
 from safetensors.torch import load_file
 
 from conftest import ROOT, run_script
-from lima.eval.ablations import parse_sizes, variant_plan
+from lima.eval.ablations import describe_set, draw_se, parse_sizes, se_groups, variant_plan
 from lima.eval.dialogue import render_history, summarize_labels
 from lima.base.tiny import make_tiny_base
 from test_eval_judge import StandIn
 
 WORDS = "bread flour water salt tomato balcony sun leaves letter coffee plan market section list".split()
 TEXTS = [f"How do I use {WORDS[i % len(WORDS)]}? Use {WORDS[(i * 7) % len(WORDS)]} with care, step {i}." for i in range(200)]
+
+
+def load_weights(folder):
+    """Every tensor of a model folder, one file or shards (stage 05 exports shards with an index)."""
+    out = {}
+    for f in sorted(folder.glob("model*.safetensors")):
+        out.update(load_file(f))
+    return out
 
 
 def write_rows(path, rows):
@@ -35,6 +44,28 @@ def pair(source, i, words=12):
     q = f"How do I use {WORDS[i % len(WORDS)]} number {i}?"
     return {"id": f"{source}/{i}", "source": source, "conversations": [q, " ".join(WORDS[:words]) + f" {i}."],
             "meta": {}}
+
+
+# Stack Exchange pool rows as stage 01 writes them: site and category in meta, best first per site.
+SE_SITES = {"unix": ("stem", 5), "chemistry": ("stem", 2), "cooking": ("other", 4), "travel": ("other", 1)}
+
+
+def se_pools(extra_per_site=2):
+    """(filtered, unfiltered): each site's qualifying pairs, and those plus `extra_per_site` answers
+    that fail the filters (low score, short), all ranked by question score inside the site."""
+    filtered, unfiltered = [], []
+    for k, (site, (cat, n)) in enumerate(SE_SITES.items()):
+        for j in range(n + extra_per_site):
+            passes = j < n
+            row = pair("stackexchange", 100 * k + j, 12 if passes else 4)
+            row["id"] = f"stackexchange/{site}/{100 * k + j}"
+            row["meta"] = {"site": f"{site}.stackexchange.com", "category": cat, "question_score": 90 - j,
+                           "answer_score": 40 - j if passes else 2, "passes_filters": passes}
+            unfiltered.append(row)
+            if passes:
+                filtered.append({**row, "meta": {k2: v for k2, v in row["meta"].items() if k2 != "passes_filters"}})
+    best = lambda rows: sorted(rows, key=lambda r: -r["meta"]["question_score"])    # noqa: E731 (across sites)
+    return best(filtered), best(unfiltered)
 
 
 class VariedStandIn(StandIn):
@@ -60,12 +91,13 @@ def world(tmp_path_factory):
     """Pools, the ablation variants built from them, and one tiny training on dialogue data (the
     filtered 4-example variant plus three multi-turn chains), 2 epochs, both exported."""
     d = tmp_path_factory.mktemp("ablations")
-    pools = {"filtered": write_rows(d / "pools" / "stackexchange.filtered.jsonl", [pair("stackexchange", i) for i in range(12)]),
-             "unfiltered": write_rows(d / "pools" / "stackexchange.unfiltered.jsonl",
-                                      [pair("stackexchange", 100 + i, 5) for i in range(15)]),
+    filtered, unfiltered = se_pools()
+    pools = {"filtered": write_rows(d / "pools" / "stackexchange.filtered.jsonl", filtered),
+             "unfiltered": write_rows(d / "pools" / "stackexchange.unfiltered.jsonl", unfiltered),
              "wikihow": write_rows(d / "pools" / "wikihow.jsonl", [pair("wikihow", i) for i in range(9)])}
-    run_script("09_ablation_data.py", "pools", "--filtered", pools["filtered"], "--unfiltered", pools["unfiltered"],
-               "--wikihow", pools["wikihow"], "--size", "4", "--sizes", "2,4,16", "--out", d / "ablations")
+    for out in ("ablations", "ablations-again"):
+        run_script("09_ablation_data.py", "pools", "--filtered", pools["filtered"], "--unfiltered", pools["unfiltered"],
+                   "--wikihow", pools["wikihow"], "--size", "4", "--sizes", "2,4,16", "--seed", "1", "--out", d / out)
     chains = [{"id": f"multi_turn/{i}", "source": "multi_turn",
                "conversations": ["Plan a market stall?", "Sell bread.", "And the list?", "Flour, water, salt.",
                                  f"Thanks {i}?", "You are welcome."][: 4 + 2 * (i % 2)], "meta": {}} for i in range(3)]
@@ -110,13 +142,60 @@ def test_each_ablation_dataset_has_the_stated_size_and_source(world):
         rows = read_rows(world / "ablations" / name / "train.jsonl")
         expected = min(v["requested"], len(pools[v["pool"]]))
         assert len(rows) == v["kept"] == expected, name
-        assert rows == pools[v["pool"]][:expected], name                       # best first, nested
+        assert all(r in pools[v["pool"]] for r in rows) and len({r["id"] for r in rows}) == len(rows), name
         assert {r["source"] for r in rows} == {"wikihow" if v["pool"] == "wikihow" else "stackexchange"}
         stats = json.loads((world / "ablations" / name / "train.stats.json").read_text())
         assert stats["kept"]["examples"] == expected and stats["variant"]["pool_file"] == v["pool_file"]
+        assert v["data"] == describe_set(rows, v["pool"]), name
+    assert read_rows(world / "ablations" / "wikihow-4" / "train.jsonl") == pools["wikihow"][:4]
     assert by_name["se-filtered-16"]["capped"] and by_name["se-filtered-16"]["kept"] == 12
     assert not by_name["se-unfiltered-4"]["capped"]
     assert by_name["se-filtered-4"]["role"] == ["diversity", "quantity"] and by_name["wikihow-4"]["role"] == ["diversity"]
+    # determinism: a second run writes the same bytes
+    for f in sorted((world / "ablations").rglob("*.jsonl")) + [world / "ablations" / "data.md"]:
+        assert f.read_bytes() == (world / "ablations-again" / f.relative_to(world / "ablations")).read_bytes(), f
+
+
+def test_filtered_and_unfiltered_sets_share_their_sites_and_stem_other_split(world):
+    """The quality contrast (Fig. 5): the same exchanges, the same counts per exchange, the same STEM/
+    Other split; only the answers differ (the unfiltered ones need not pass the filters)."""
+    sets = {p: read_rows(world / "ablations" / f"{p}-4" / "train.jsonl") for p in ("se-filtered", "se-unfiltered")}
+    per_site = {p: Counter(r["meta"]["site"] for r in rows) for p, rows in sets.items()}
+    split = {p: Counter(r["meta"]["category"] for r in rows) for p, rows in sets.items()}
+    assert per_site["se-filtered"] == per_site["se-unfiltered"] and split["se-filtered"] == {"stem": 2, "other": 2}
+    assert split["se-unfiltered"] == split["se-filtered"]
+    # at a size where exchanges run out, and on a larger pool with many draws, the pairing holds
+    filtered, unfiltered = se_pools(extra_per_site=30)
+    counts = Counter()
+    groups = {"se-filtered": se_groups(filtered, counts, "f"), "se-unfiltered": se_groups(unfiltered, counts, "u")}
+    for n in (4, 9, 12):
+        f, u = (draw_se(groups, p, n, seed=3) for p in ("se-filtered", "se-unfiltered"))
+        assert Counter(r["meta"]["site"] for r in f) == Counter(r["meta"]["site"] for r in u), n
+        assert describe_set(f, "se-filtered")["passes_filters"] == 1.0
+    u = draw_se(groups, "se-unfiltered", 12, seed=3)
+    assert describe_set(u, "se-unfiltered")["passes_filters"] < 0.5    # at random inside a site: mostly failing ones
+    assert not counts
+
+
+def test_quantity_sizes_are_independent_draws_of_one_distribution():
+    """Fig. 6: each size its own draw (not a prefix of one ranking), so a larger set does not hold
+    lower-scored questions; with stage 01's best-first order inside an exchange it would."""
+    rows = []
+    for site, cat, n in (("a", "stem", 900), ("b", "stem", 120), ("c", "other", 700), ("d", "other", 60)):
+        for j in range(n):       # the score falls with the rank inside the site, the same scale everywhere
+            rows.append({"id": f"stackexchange/{site}/{j}", "source": "stackexchange", "conversations": ["q?", "a."],
+                         "meta": {"site": site, "category": cat, "answer_score": 100 - 100 * j // n}})
+    groups = {"se-filtered": se_groups(rows, Counter(), "f")}
+    median = lambda s: describe_set(s, "se-filtered")["median_answer_score"]      # noqa: E731
+    small, large = draw_se(groups, "se-filtered", 64, 0), draw_se(groups, "se-filtered", 512, 0)
+    assert len(small) == 64 and len(large) == 512
+    assert not {r["id"] for r in small} <= {r["id"] for r in large}             # not nested
+    assert 35 < median(small) < 65 and 35 < median(large) < 65                  # the pool's median: 50
+    for s in (small, large):                                                    # τ = 3 over exchanges
+        share_b = sum(r["meta"]["site"] == "b" for r in s) / sum(r["meta"]["category"] == "stem" for r in s)
+        assert 0.2 < share_b < 0.5                                # 120^(1/3) / (120^(1/3) + 900^(1/3)) ≈ 0.34
+    best_small, best_large = (draw_se(groups, "se-filtered", n, 0, order="best") for n in (64, 512))
+    assert median(best_small) > 95 and median(best_large) < 90                  # the ranking's drift
 
 
 def test_without_format_drops_exactly_the_flagged_rows(world, tmp_path, capsys):
@@ -137,8 +216,8 @@ def test_the_miniature_run_trains_on_the_multi_turn_examples_and_changes_the_wei
     summary = json.loads((world / "run" / "train_summary.json").read_text())
     rows = read_rows(world / "train_dialogue.jsonl")
     assert sum(len(r["conversations"]) > 2 for r in rows) == 3 and summary["examples"] == len(rows)
-    base = load_file(world / "base" / "model.safetensors")
-    tuned = load_file(world / "run" / "epoch_02" / "model.safetensors")
+    base = load_weights(world / "base")
+    tuned = load_weights(world / "run" / "epoch_02")
     shared = [k for k in base if k in tuned and base[k].shape == tuned[k].shape]
     assert len(shared) >= 10
     assert sum(not base[k].equal(tuned[k]) for k in shared) >= len(shared) - 2
@@ -225,6 +304,12 @@ def test_ablation_scores_are_plotted_with_their_ci_beside_the_paper(world, tmp_p
     report = (out / "report" / "ablations.md").read_text()
     assert "3.83" in report and "3.49" in report and "3.33" in report
     assert "se-filtered-16 (12 of 16)" in report                       # the capped variant is said so
+    # what each set holds: filtered and unfiltered on the same sites and split, the share passing apart
+    by_name = {v["name"]: v for v in summary["variants"]}
+    f, u = by_name["se-filtered-4"]["data"], by_name["se-unfiltered-4"]["data"]
+    assert (f["sites"], f["stem"], f["other"]) == (u["sites"], u["stem"], u["other"]) and f["passes_filters"] == 1.0
+    assert f"(`se-unfiltered-4`) | 4 | {u['sites']} | 2 / 2 | " in report and "Answers passing the §2.1 filters" in report
+    assert (world / "ablations" / "data.md").read_text().count("| filtered Stack Exchange") == 3
 
 
 def test_ablations_without_a_judge_plot_nothing(world, tmp_path, capsys):

@@ -1,15 +1,29 @@
 """The ablations of §5 (diversity, quality, quantity) and Appendix E (format constraints).
 
-Data variants are drawn from the candidate pools the data stages leave in data/interim/pools/ (best
-first): a variant of n examples is the first n rows of its pool, so the quantity series is nested
-(2K inside 4K inside 8K ...) and nothing random enters. A pool shorter than asked gives all it has,
-and the variant says so (`capped`). Scores come from stage 06's 1-6 helpfulness judge over 5 samples
-per test prompt; this module turns them into the two figures and the report fragment.
+Data variants are drawn from the candidate pools the data stages leave in data/interim/pools/. The
+Stack Exchange sets are drawn with the stage-01 sampler's exchange draw (§2.1: temperature sampling
+over exchanges with τ = 3, p(e) ∝ n_e^(1/τ), n_e the exchange's qualifying pairs; STEM/Other balanced):
+- filtered at n: over the qualifying pairs; each size is its own draw (its own random streams), so
+  the quantity series are independent samples of one distribution, not prefixes of one ranking;
+- unfiltered: over every top answer, with no quality or style rule, sharing the filtered set's
+  exchange stream and weights and cut per exchange to the filtered pool's count there, so both sets
+  of one size hold the same exchanges with the same counts and the same STEM/Other split.
+Inside an exchange the questions are taken at random (`order="random"`, the default): stage 01's
+"next-best question" order would make larger sets lower-scored and leave the unfiltered set nearly
+only answers that pass the score rule anyway; `order="best"` gives that order.
+wikiHow sets are the first n rows of stage 02's pool (its own category-then-article draw). A pool
+shorter than asked gives all it has, and the variant says so (`capped`). Scores come from stage 06's
+1-6 helpfulness judge over 5 samples per test prompt; this module turns them into the two figures and
+the report fragment.
 """
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from pathlib import Path
+
+from lima.rng import make_rng
+from lima.sources.stackexchange.sampling import TAU, draw_balanced
 
 # §5, Fig. 5: ChatGPT helpfulness (1-6) of the 7B models trained on 2,000 examples of each kind.
 PAPER_DIVERSITY = {"se-filtered": 3.83, "wikihow": 3.49, "se-unfiltered": 3.33}
@@ -17,6 +31,8 @@ PAPER_QUANTITY_BAND = (3.8, 3.9)     # §5, Fig. 6: a flat plateau from 2K to 32
 POOLS = ("se-filtered", "se-unfiltered", "wikihow")
 TITLES = {"se-filtered": "filtered Stack Exchange", "se-unfiltered": "unfiltered Stack Exchange",
           "wikihow": "wikiHow"}
+CATEGORIES = ("stem", "other")
+ORDERS = ("random", "best")        # inside an exchange: at random, or best first as stage 01
 
 
 def parse_sizes(spec: str) -> list[int]:
@@ -41,10 +57,82 @@ def variant_plan(size: int, sizes: list[int]) -> list[tuple[str, str, int]]:
     return plan
 
 
-def build_variant(rows: list[dict], n: int) -> tuple[list[dict], dict]:
-    """The first n rows of a best-first pool, and what was asked and given."""
+def se_groups(rows: list[dict], counts: Counter, label: str) -> dict[str, dict[str, list[dict]]]:
+    """category -> site -> rows in pool order (best first inside a site, as stage 01 writes them);
+    a row without meta.site or a STEM/Other meta.category cannot be drawn and is counted."""
+    groups: dict[str, dict[str, list[dict]]] = {c: {} for c in CATEGORIES}
+    for row in rows:
+        meta = row.get("meta") or {}
+        if not meta.get("site") or meta.get("category") not in CATEGORIES:
+            counts[f"{label}:no_site_or_category"] += 1
+            continue
+        groups[meta["category"]].setdefault(meta["site"], []).append(row)
+    return groups
+
+
+def in_order(groups: dict, seed: int, salt: tuple, order: str = "random") -> dict:
+    """The groups with each site's rows in the order a draw takes them: best first as the pool lists
+    them, or shuffled by a stream keyed by (seed, salt, site)."""
+    out = {}
+    for category, sites in groups.items():
+        out[category] = {}
+        for site, rows in sites.items():
+            rows = list(rows)
+            if order == "random":
+                make_rng(seed, "ablation-order", *salt, site).shuffle(rows)
+            out[category][site] = rows
+    return out
+
+
+def paired_groups(unfiltered: dict, filtered: dict) -> dict:
+    """The unfiltered rows laid out for a draw paired with the filtered one: only the filtered pool's
+    sites, each under its filtered category and cut to the filtered pool's count there, so the shared
+    random stream and weights pick the same sites in the same order (the same exhaustion too)."""
+    by_site = {site: rows for sites in unfiltered.values() for site, rows in sites.items()}
+    return {category: {site: by_site.get(site, [])[:len(rows)] for site, rows in sites.items()}
+            for category, sites in filtered.items()}
+
+
+def draw_se(pools: dict, pool: str, n: int, seed: int, tau: float = TAU, order: str = "random") -> list[dict]:
+    """n rows of `pool` (se-filtered / se-unfiltered; pools holds se_groups of both) by the stage-01
+    sampler, the exchanges weighted by their qualifying pairs. The streams are keyed by n, so each
+    size is its own draw; the unfiltered set of size n shares the filtered set's exchange stream."""
+    filtered = pools["se-filtered"]
+    groups = in_order(pools[pool], seed, (pool, n), order)
+    if pool == "se-unfiltered":
+        groups = paired_groups(groups, filtered)
+    return draw_balanced(groups, n, seed, ("ablation", n), tau, site_sizes(filtered))
+
+
+def site_sizes(groups: dict) -> dict[str, dict[str, int]]:
+    return {c: {s: len(rows) for s, rows in sites.items()} for c, sites in groups.items()}
+
+
+def describe_set(rows: list[dict], pool: str) -> dict:
+    """What a reader needs to see the intended contrasts: sites, STEM/Other, the median answer score
+    and length (characters of the response), the share whose answer passes the §2.1 filters."""
+    metas = [r.get("meta") or {} for r in rows]
+    answers = [len(r["conversations"][-1]) for r in rows]
+    scores = [m["answer_score"] for m in metas if isinstance(m.get("answer_score"), (int, float))]
+    se = pool != "wikihow"
+    cats = Counter(m.get("category") for m in metas)
+    return {
+        "sites": len({m.get("site") for m in metas}) if se else None,
+        "stem": cats["stem"] if se else None,
+        "other": cats["other"] if se else None,
+        "median_answer_score": statistics.median(scores) if scores else None,
+        "median_answer_chars": statistics.median(answers) if answers else None,
+        "passes_filters": (round(sum(m.get("passes_filters", pool == "se-filtered") for m in metas) / len(rows), 3)
+                           if se and rows else None),
+    }
+
+
+def build_variant(rows: list[dict], n: int, pool_size: int | None = None) -> tuple[list[dict], dict]:
+    """The rows drawn for a variant (at most n), and what was asked and given (the pool's size when
+    `rows` is already a draw from it)."""
     taken = rows[:n]
-    return taken, {"requested": n, "kept": len(taken), "pool_size": len(rows), "capped": len(taken) < n}
+    pool_size = len(rows) if pool_size is None else pool_size
+    return taken, {"requested": n, "kept": len(taken), "pool_size": pool_size, "capped": len(taken) < n}
 
 
 def without_flag(rows: list[dict], flag: str) -> tuple[list[dict], list[dict]]:
@@ -150,6 +238,36 @@ def plot_quantity(variants: list[dict], out: Path) -> Path:
     return out
 
 
+def _num(x, fmt="{:,}") -> str:
+    return "–" if x is None else fmt.format(x)
+
+
+def render_data_table(variants: list[dict]) -> list[str]:
+    """The training sets side by side, so the intended contrasts show: filtered and unfiltered Stack
+    Exchange on the same sites and STEM/Other split, apart in answer score, length and the share
+    passing the §2.1 filters; the quantity sizes alike in all but size."""
+    lines = ["| Training set | Examples | Sites | STEM / Other | Median answer score | Median answer length (chars) "
+             "| Answers passing the §2.1 filters |", "|---|---:|---:|---|---:|---:|---:|"]
+    for v in variants:
+        d = v.get("data") or {}
+        split = f"{d['stem']:,} / {d['other']:,}" if d.get("stem") is not None else "–"
+        share = f"{d['passes_filters']:.0%}" if d.get("passes_filters") is not None else "–"
+        lines.append(f"| {TITLES[v['pool']]} (`{v['name']}`) | {v['kept']:,} | {_num(d.get('sites'))} | {split} | "
+                     f"{_num(d.get('median_answer_score'), '{:g}')} | {_num(d.get('median_answer_chars'), '{:,.0f}')} | {share} |")
+    return lines
+
+
+def render_data_report(plan: dict) -> str:
+    """data/ablations/data.md: how each set was drawn and what it holds, before any training."""
+    lines = ["## Ablation training sets (§5)", "",
+             f"Stack Exchange sets drawn by the §2.1 sampler (τ = {plan['tau']:g} over exchanges weighted by "
+             f"their qualifying pairs, STEM/Other balanced, seed {plan['seed']}), questions inside an exchange "
+             f"{'at random' if plan['order'] == 'random' else 'best first'}; each size is its own draw. The "
+             "unfiltered set (top answers with no quality or style rule) shares the filtered set's draw of "
+             "exchanges: the same sites, the same counts per site. wikiHow: the first rows of stage 02's pool.", ""]
+    return "\n".join(lines + render_data_table(plan["variants"]) + [""])
+
+
 def render_ablation_report(summary: dict, no_judge_line: str) -> str:
     model = f"`{summary['model']}`" if summary.get("model") else "the ablation base model"
     lines = ["## Ablations (§5)", "",
@@ -167,6 +285,10 @@ def render_ablation_report(summary: dict, no_judge_line: str) -> str:
         kept = f"{v['kept']:,}" + (f" (asked {v['requested']:,}: the pool has {v['pool_size']:,})" if v["capped"] else "")
         lines.append(f"| {TITLES[v['pool']]} (`{v['name']}`) | {kept} | {v['epoch']} | {score} | {paper or ''} | {v['eot_rate']} |")
     lines.append("")
+    if any(v.get("data") for v in summary["variants"]):
+        lines += ["What each set holds (drawn by `scripts/09_ablation_data.py`; the filtered and unfiltered "
+                  "sets of one size share their sites and STEM/Other split):", ""]
+        lines += render_data_table(summary["variants"]) + [""]
     if summary.get("plots"):
         lines += [f"![{p}]({p})" for p in summary["plots"]] + [""]
     if not summary.get("judged"):

@@ -18,7 +18,8 @@ from lima.rng import make_rng
 from lima.sources.stackexchange.archive import MissingTable, SiteSource, find_sites, posts_blocks, table_blocks
 from lima.sources.stackexchange.dialogues import comment_chains
 from lima.sources.stackexchange.posts import SiteResult, collect_site, read_comments
-from lima.sources.stackexchange.sampling import temperature_sample, to_dialogue, to_record
+from lima.sources.stackexchange.sampling import (TAU, draw_balanced, record_id, temperature_sample, to_dialogue,
+                                                    to_record)
 from lima.sources.stackexchange.sites import classify, site_key
 
 log = logging.getLogger("lima.stackexchange")
@@ -134,13 +135,30 @@ def _best_first(pairs):
     return sorted(pairs, key=lambda p: (-p["question_score"], site_key(p["site"]), p["question_id"]))
 
 
-def write_pools(results: list[SiteResult], pools_dir: Path, seed: int, funnel: Funnel) -> dict[str, int]:
-    """The ablation pools (§5): every qualifying pair, and top answers with no quality filter,
-    best first across sites."""
+HELDOUT_SIZE = 2000    # Appendix B: perplexity on 2,000 held-out Stack Exchange examples
+
+
+def write_pools(results: list[SiteResult], pools_dir: Path, seed: int, funnel: Funnel, drawn: list[dict] = (),
+                tau: float = TAU, heldout_size: int = HELDOUT_SIZE) -> dict[str, int]:
+    """The ablation pools (§5), best first across sites: every qualifying pair, and every top answer
+    with no quality or style rule (meta.passes_filters says which of them qualify; the ablations
+    draw from both with the sampler, by meta.site and meta.category). Also the held-out perplexity
+    set (Appendix B): the same sampler over the qualifying pairs not `drawn` for the stage's output."""
     sizes = {}
+    passing = {record_id(p) for r in results for p in r.qualifying}
     for name, attr in (("filtered", "qualifying"), ("unfiltered", "unfiltered")):
         rows = [to_record(p, seed) for p in _best_first(x for r in results for x in getattr(r, attr))]
+        if name == "unfiltered":
+            for row in rows:
+                row["meta"]["passes_filters"] = row["id"] in passing
         sizes[name] = write_jsonl(pools_dir / f"stackexchange.{name}.jsonl", rows)
+    taken = {r["id"] for r in drawn}
+    groups: dict[str, dict[str, list]] = {}
+    for r in results:
+        rest = [p for p in r.qualifying if record_id(p) not in taken]
+        groups.setdefault(r.category, {})[r.site] = rest
+    heldout = [to_record(p, seed) for p in draw_balanced(groups, heldout_size, seed, ("heldout",), tau)]
+    sizes["heldout"] = write_jsonl(pools_dir / "stackexchange.heldout.jsonl", heldout)
     funnel.notes["pools"] = sizes
     return sizes
 
