@@ -128,6 +128,17 @@ def test_quotas_and_splits_are_exact_on_a_synthetic_pool(built):
     assert fragment.startswith("## Data (Table 1)") and "Stack Exchange (STEM)" in fragment
 
 
+def test_report_sets_the_se_response_format_beside_the_release(built):
+    tmp, _, out = built
+    fmt = json.loads((out / "composition.json").read_text())["se_response_format"]
+    assert fmt["ours"]["answers"] == 7 and fmt["ours"]["single_breaks"] == 0     # one-line synthetic answers
+    assert fmt["release"]["single_breaks"] == 4472 and fmt["release"]["single_share"] == 0.762
+    fragment = (tmp / "results" / "sample" / "report" / "data.md").read_text()
+    assert "| GAIR/lima release | 400 | 11.18 | 3.48 | 0.76 | 0.31 |" in fragment
+    assert "| ours | 7 | 0.00 | 0.00 | – | – |" in fragment
+    assert "| GAIR/lima release | 400 |" in (out / "composition.md").read_text()
+
+
 def test_composition_md_sets_counts_beside_the_papers(built):
     _, _, out = built
     md = (out / "composition.md").read_text()

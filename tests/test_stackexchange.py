@@ -5,6 +5,7 @@ Run: .venv/bin/python -m pytest -q tests/test_stackexchange.py
 import html
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_invalid_character_references_are_removed_even_across_block_boundaries()
     for block in (7, 13, 64, 4096):         # cut the references at every offset
         res = collect(xml, block)
         assert res.read["invalid_char_refs_removed"] == 2, block
-        assert "badref and and fine newline" in res.qualifying[0]["answer"]
+        assert "badref and and fine\nnewline" in res.qualifying[0]["answer"]     # &#xA; stays a line break
 
 
 def test_watermark_rows_malformed_rows_and_other_post_types_are_counted():
@@ -383,11 +384,13 @@ def test_real_dumps_parse_and_keep_a_few_pairs(tmp_path, realdata):
     stats = json.loads((out.parent / "stackexchange.stats.json").read_text())
     assert stats["read"]["questions"] == 225 + 181 and stats["read"]["answers"] == 327 + 243
     assert stats["read"]["other_post_types"] >= 80
+    assert stats["read"]["answer_attributions_removed"] >= 10      # "Sourced from <url>" and the like
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert 5 <= len(rows) <= 40
     for r in rows:
         prompt, answer = r["conversations"]
         assert r["meta"]["answer_score"] >= 10 and "<p>" not in answer and "href" not in answer
+        assert not re.search(r"(?i)(?:sourced? from|sources?:?|see|via|more at)\s*\Z", answer), answer[-80:]
         assert r["meta"]["site"] in ("coffee.stackexchange.com", "genai.stackexchange.com")
         assert r["meta"]["category"] == {"coffee.stackexchange.com": "other", "genai.stackexchange.com": "stem"}[r["meta"]["site"]]
 

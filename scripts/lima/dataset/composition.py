@@ -11,6 +11,7 @@ import statistics
 from pathlib import Path
 
 from lima.dataset.assembly import BUCKETS
+from lima.sources.stackexchange.html import format_summary, paragraph_stats
 
 # Table 1: bucket -> (label, examples, mean input tokens, mean output tokens).
 PAPER_TABLE1 = {
@@ -29,6 +30,9 @@ PAPER_TABLE1 = {
 PAPER_FLAGS = {"train": {"safety": 13, "format_constraint": 6}, "test": {"safety": 30, "format_constraint": None}}
 PAPER_TRAIN_TOKENS = 750_000  # Table 1 caption: "roughly 750,000 tokens"
 MAX_SEQ_LEN = 2048            # §3: the training length cap
+# Line breaks in the release's 400 Stack Exchange answers, our count (docs/paper.md#measured-in-the-release):
+# runs of one newline, runs of two or more.
+RELEASE_SE_BREAKS = {"answers": 400, "single": 4472, "blank": 1393}
 
 
 def load_length_fn(tokenizer_dir: Path | None):
@@ -85,7 +89,16 @@ def build_composition(asm, tokenizer_name: str | None, count_tokens) -> dict:
             "train_examples": sum(r["count"] for r in rows if r["split"] == "train"),
             "train_tokens": train_total, "paper_train_tokens": PAPER_TRAIN_TOKENS,
             "over_max_seq_len": over_cap, "max_seq_len": MAX_SEQ_LEN,
-            "flags": flags, "paper_flags": PAPER_FLAGS}
+            "flags": flags, "paper_flags": PAPER_FLAGS, "se_response_format": se_response_format(asm)}
+
+
+def se_response_format(asm) -> dict:
+    """How our Stack Exchange answers break lines, beside the release: paragraphs on one newline,
+    blank lines around lists and code (lima/sources/stackexchange/html.py)."""
+    answers = [t for name in ("se-stem", "se-other") for r in asm.buckets[name].chosen
+               for t in r["conversations"][1::2]]
+    rel = RELEASE_SE_BREAKS
+    return {"ours": paragraph_stats(answers), "release": format_summary(rel["answers"], rel["single"], rel["blank"])}
 
 
 def _fmt(v) -> str:
@@ -109,6 +122,21 @@ def composition_table(comp: dict) -> list[str]:
             cells += [_fmt(r["input_tokens"]), _fmt(r["output_tokens"])]
         cells += [_fmt(r["input_chars"]), _fmt(r["output_chars"])]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def format_table(comp: dict) -> list[str]:
+    fmt = comp["se_response_format"]
+    lines = ["Response format of the Stack Exchange answers (line breaks, code included): a paragraph "
+             "ends in one newline, a blank line sets off lists and code. The share and the ratio do not "
+             "depend on answer length; the per-answer rates do.", "",
+             "| Answers | # | Single-newline breaks per answer | Blank lines per answer | "
+             "Single-newline share of breaks | Blank lines per single break |", "|---|---:|---:|---:|---:|---:|"]
+    for label, key in (("GAIR/lima release", "release"), ("ours", "ours")):
+        f = fmt[key]
+        cells = [f"{f[k]:.2f}" if f[k] is not None else "–"
+                 for k in ("single_per_answer", "blank_per_answer", "single_share", "blank_per_single")]
+        lines.append(f"| {label} | {f['answers']:,} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -136,7 +164,8 @@ def flags_note(comp: dict) -> str:
 def render_markdown(comp: dict, quotas: list[dict], dedup: dict) -> str:
     lines = ["# Dataset composition (Table 1)", "",
              "Counts are ours with the paper's in parentheses; the paper's lengths are mean LLaMA "
-             "tokens.", "", length_note(comp), "", *composition_table(comp), "", flags_note(comp), ""]
+             "tokens.", "", length_note(comp), "", *composition_table(comp), "", flags_note(comp), "",
+             *format_table(comp), ""]
     short = [q for q in quotas if q["shortfall"]]
     lines += ["## Quotas", ""]
     lines += [f"- {q['bucket']} ({q['split']}): {q['kept']} of {q['quota']} from {q['candidates']} "
@@ -169,7 +198,7 @@ def render_report_fragment(comp: dict, quotas: list[dict], dedup: dict, out_dir:
     """The data part of REPORT.md (docs/design.md#results): Table 1 ours vs the paper's, and what was cut."""
     short = [q for q in quotas if q["shortfall"]]
     lines = ["## Data (Table 1)", "", length_note(comp), "", *composition_table(comp), "",
-             flags_note(comp), "",
+             flags_note(comp), "", *format_table(comp), "",
              f"Deduplication: {len(dedup['removals'])} removed, {len(dedup['refills'])} refilled "
              f"(details in `{out_dir}/composition.md`)."]
     if short:

@@ -188,6 +188,7 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
         # The top answer: highest score; among equals the accepted one, then the earliest.
         aid, body, answerer = min(ties, key=lambda t: (t[0] != q["accepted"], t[0]))
         answer = clean_html(body)
+        read["answer_attributions_removed"] += answer.attributions_removed   # "Source: <url>" left empty
         pair = {"site": site, "category": category, "question_id": qid, "answer_id": aid,
                 "question_score": q["score"], "answer_score": score, "title": q["title"],
                 "question_text": clean_html(q["body"]).text, "answer": answer.text,
