@@ -400,7 +400,7 @@ def test_sample_dumps_run_end_to_end_same_bytes_for_any_jobs(tmp_path):
     a, _ = _stage(tmp_path / "a", SAMPLE, "-j", "1")
     b, _ = _stage(tmp_path / "b", SAMPLE, "-j", "2")
     assert a.read_bytes() == b.read_bytes()
-    for pool in ("stackexchange.filtered.jsonl", "stackexchange.unfiltered.jsonl"):
+    for pool in ("stackexchange.filtered.jsonl", "stackexchange.unfiltered.jsonl", "stackexchange.heldout.jsonl"):
         assert (a.parent / "pools" / pool).read_bytes() == (b.parent / "pools" / pool).read_bytes()
     stats = json.loads((a.parent / "stackexchange.stats.json").read_text())
     for reason in ("title_deictic", "title_help_request", "title_subjectless",     # each title sub-rule named
@@ -417,6 +417,41 @@ def test_sample_dumps_run_end_to_end_same_bytes_for_any_jobs(tmp_path):
         assert set(r["meta"]) >= {"site", "category", "question_id", "answer_id", "question_score",
                                   "answer_score", "prompt_field"}
         assert r["source"] == "stackexchange" and len(r["conversations"]) == 2
+
+
+def test_pools_mark_the_filters_and_the_heldout_set_is_drawn_apart_from_training(tmp_path):
+    """The ablations draw by meta.site/category and need to know which unfiltered answers pass; the
+    perplexity set (Appendix B) is the sampler's draw over the qualifying pairs not in the output."""
+    out, _ = _stage(tmp_path, SAMPLE, "--stem-quota", "3", "--other-quota", "3")
+    read = lambda name: [json.loads(l) for l in (out.parent / "pools" / name).read_text().splitlines()]
+    filtered, unfiltered, heldout = (read(f"stackexchange.{n}.jsonl") for n in ("filtered", "unfiltered", "heldout"))
+    train = {json.loads(l)["id"] for l in out.read_text().splitlines()}
+    assert all(r["meta"]["site"] and r["meta"]["category"] in ("stem", "other") for r in filtered + unfiltered)
+    assert {r["id"] for r in unfiltered if r["meta"]["passes_filters"]} == {r["id"] for r in filtered}
+    assert any(not r["meta"]["passes_filters"] for r in unfiltered)
+    ids = [r["id"] for r in heldout]
+    assert len(ids) == len(set(ids)) == len(filtered) - len(train) and not set(ids) & train   # all the rest here
+    assert set(ids) <= {r["id"] for r in filtered}
+    stats = json.loads((out.parent / "stackexchange.stats.json").read_text())
+    assert stats["pools"]["heldout"] == len(heldout)
+    # Bounded by HELDOUT_SIZE: the same sampler, STEM/Other balanced, the rest left out.
+    from lima.funnel import Funnel
+    from lima.sources.stackexchange.posts import SiteResult
+    from lima.sources.stackexchange.stage import write_pools
+    results = []
+    for site, cat in (("a.stackexchange.com", "stem"), ("b.stackexchange.com", "stem"), ("c.stackexchange.com", "other")):
+        res = SiteResult(site, cat)
+        res.qualifying = [{"site": site, "category": cat, "question_id": i, "answer_id": 1000 + i, "question_score": 50 - i,
+                           "answer_score": 20, "title": "Why?", "question_text": "", "answer": "A.", "tags": [],
+                           "answer_html_chars": 1500} for i in range(20)]
+        res.unfiltered = list(res.qualifying)
+        results.append(res)
+    drawn = [to_record(results[0].qualifying[0], 0)]
+    sizes = write_pools(results, tmp_path / "p", 0, Funnel("t"), drawn, heldout_size=10)
+    held = [json.loads(l) for l in (tmp_path / "p" / "stackexchange.heldout.jsonl").read_text().splitlines()]
+    assert sizes["heldout"] == 10 and Counter(r["meta"]["category"] for r in held) == {"stem": 5, "other": 5}
+    assert drawn[0]["id"] not in {r["id"] for r in held}
+    assert [r["meta"]["question_id"] for r in held if r["meta"]["site"] == "c.stackexchange.com"] == [0, 1, 2, 3, 4]
 
 
 # ---- comment chains -> dialogues (§6) ------------------------------------------------------------
