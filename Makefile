@@ -30,7 +30,7 @@ DEPS_MK := .deps/scripts.mk
 PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py) $(shell find scripts/lima -name '*.py' 2>/dev/null)
 $(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
 	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
-NO_STAGE_GOALS := help variables clean venv test test-fast bench
+NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight
 ifneq ($(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),)
 include $(DEPS_MK)
 endif
@@ -194,14 +194,28 @@ TORCHRUN := $(PY) -m torch.distributed.run --nproc_per_node $(NPROC) \
           $(if $(filter 1,$(NNODES)),--standalone,--nnodes $(NNODES) --node_rank $(NODE_RANK) \
           --rdzv_backend c10d --rdzv_endpoint $(RDZV_ENDPOINT) --rdzv_id lima-$(RUN))
 
-# --check first, in one plain process: a bad input or a run folder another training holds is one
-# line and exit 2, instead of one traceback per rank inside torchrun's own.
+# The memory plan's settings (lima/train/memory_plan.py): how the run is laid out, not which weights
+# it ends with, so they are not remembered with TRAIN_ARGS. Under torchrun the world is torchrun's.
+PLAN_ARGS := --nproc-per-node $(NPROC) --nnodes $(NNODES) --plan-device $(PLAN_DEVICE) \
+          $(if $(DEVICE_MEM_GB),--device-mem-gb $(DEVICE_MEM_GB)) $(if $(HOST_MEM_GB),--host-mem-gb $(HOST_MEM_GB)) \
+          $(if $(filter yes,$(IGNORE_PLAN)),--ignore-plan)
+
+# --check first, in one plain process: a memory plan that does not fit, a bad input or a run folder
+# another training holds is one line and exit 2, instead of one traceback per rank inside torchrun's own.
 $(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(SRC_05_train) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
-	$(PY) scripts/05_train.py --check $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
-	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
+	$(PY) scripts/05_train.py --check $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
+	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 
 ## Stage 05: fine-tune MODEL on data/lima/train.jsonl with torchrun + FSDP2 -> checkpoints/<run>/epoch_NN
 train: $(TRAIN_OUT)/TRAINED
+
+## Memory plan of the training run per GPU and per host, from MODEL/config.json alone (reads no weight)
+plan: | $(VENV_STAMP)
+	@$(PY) scripts/05_train.py --plan $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
+
+## Before the real run: plan, a few steps on NPROC ranks, export, template, reload, EOT -> results/preflight-<run>/
+preflight: | $(VENV_STAMP)
+	$(PY) scripts/05_train.py --preflight $(RESULTS)/preflight-$(RUN) $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT)
 
 # ---- 06 evaluation: the paper's decoding, automatic metrics, an LLM judge when one is configured --
 EVAL_PROMPTS ?= $(LIMA_DATA)/test.jsonl
@@ -309,6 +323,7 @@ ABL_VARIANTS := $(addsuffix -$(ABLATION_SIZE),se-filtered se-unfiltered wikihow)
 # dataset because of that folder's dates (-o).
 ABL_RECIPE := MODEL=$(ABLATION_MODEL) $(if $(ABLATION_BATCH_SIZE),BATCH_SIZE=$(ABLATION_BATCH_SIZE)) \
           $(if $(ABLATION_RESID_DROPOUT),RESID_DROPOUT=$(ABLATION_RESID_DROPOUT)) \
+          $(if $(ABLATION_CPU_OFFLOAD),CPU_OFFLOAD=$(ABLATION_CPU_OFFLOAD)) \
           $(if $(filter-out $(MODEL),$(ABLATION_MODEL)),-o $(ABLATION_MODEL)/config.json)
 
 # Inside a variant's sub-make, its selection.json is stage 07's (the rule above) and no record is
@@ -432,7 +447,7 @@ bench: $(VENV_STAMP)
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:
@@ -446,4 +461,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: select review report base train eval venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: plan preflight select review report base train eval venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

@@ -5,7 +5,9 @@ decay 0.1), no warmup, learning rate 1e-5 decaying linearly to 1e-6, 15 epochs, 
 trimmed to 2,048 tokens, residual dropout rising from 0.0 at the bottom layer to 0.3 at the top.
 Each epoch: dev perplexity, a model-only export (for the epochs kept), the resumable state.
 Workers die with their launcher, and one training at a time holds `--out` (lima/train/lifeline.py);
-`--check` validates the inputs in one plain process, which make runs before torchrun.
+`--check` validates the inputs in one plain process, which make runs before torchrun. Before any
+weight is read, the memory plan (lima/train/memory_plan.py, from config.json alone) must fit the GPUs;
+`--plan` prints it.
 
     torchrun --nproc_per_node 8 scripts/05_train.py --model /models/llama-65b \
         --train data/lima/train.jsonl --dev data/lima/dev.jsonl --out checkpoints/paper
@@ -40,6 +42,8 @@ from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flop
                               log0, peak_mem_mb, rank, world_size)
 from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
 from lima.train.loss import evaluate, micro_loss
+from lima.train.preflight import run_preflight
+from lima.train.memory_plan import check_fits, format_plan, measured_peak_mb, plan_for_run, verdict
 from lima.train.model import build_model, check_model_dir, load_tokenizer
 from lima.train.schedule import lr_at
 from lima.train.data import read_conversations, render_all
@@ -80,6 +84,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stop-after-steps", type=int, default=0, help="stop (as if killed) after this many steps of this run; for resume tests")
     p.add_argument("--check", action="store_true", help="only check the inputs and that no other training holds --out, "
                    "in one plain process (make runs it before torchrun), then exit")
+    # ---- the memory plan (lima/train/memory_plan.py): from config.json and these settings, before any weight is read
+    p.add_argument("--plan", action="store_true", help="print the memory plan per GPU and per host (reads only "
+                   "--model/config.json; beside it the measured peak of --results/train_metrics.jsonl if any), then exit")
+    p.add_argument("--nproc-per-node", type=int, default=1, help="plan and --check only: processes per node (torchrun's own in training)")
+    p.add_argument("--nnodes", type=int, default=1, help="plan and --check only: nodes")
+    p.add_argument("--plan-device", choices=("auto", "gpu", "cpu"), default="auto", help="plan and --check only: "
+                   "plan for GPUs (bf16 compute) or CPU processes (fp32); auto: GPUs when this machine has one")
+    p.add_argument("--device-mem-gb", type=float, default=0.0, help="memory of one GPU in GB (default: the GPU's own, else 80)")
+    p.add_argument("--host-mem-gb", type=float, default=0.0, help="memory of one node in GB (default: this machine's)")
+    p.add_argument("--ignore-plan", action="store_true", help="train even when the memory plan says it does not fit")
+    p.add_argument("--preflight", type=Path, default=None, metavar="DIR", help="the check before the real run "
+                   "(lima/train/preflight.py): plan, a few steps on --nproc-per-node ranks, export, template, reload, "
+                   "EOT; writes only under DIR, never --out")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     args.results = args.results or Path("results") / args.out.name
@@ -89,8 +106,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
+    if args.plan:
+        plan = plan_for_run(args)
+        print(format_plan(plan, measured_peak_mb(args.results / "train_metrics.jsonl")))
+        return 0
     if args.check:
         return check_inputs(args)
+    if args.preflight:
+        return run_preflight(args, Path(__file__))
     device = init_distributed()
     try:
         return train(args, device)
@@ -103,12 +126,21 @@ def main(argv=None) -> int:
 
 
 def check_inputs(args) -> int:
-    """--check: the inputs and the run folder, in one plain process before a launcher starts the
-    workers (make runs it first), so a bad input is one line rather than one traceback per rank."""
+    """--check: the memory plan, the inputs and the run folder, in one plain process before a launcher
+    starts the workers (make runs it first), so a bad input is one line rather than one traceback per rank."""
+    plan_check(args, plan_for_run(args))
     prepare_data(args)
     with run_lock(args.out):
         pass
     return 0
+
+
+def plan_check(args, plan) -> None:
+    """Stop before loading when the memory plan does not fit (or only say so with --ignore-plan)."""
+    if plan.fits or not args.ignore_plan:
+        check_fits(plan, args.model / "config.json")
+    else:
+        log0("memory plan: %s (--ignore-plan: training anyway)", verdict(plan))
 
 
 @dataclass
@@ -190,6 +222,7 @@ def train(args, device) -> int:
     if args.batch_size % (world * args.micro_batch_size) != 0:
         raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
                          f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
+    plan_check(args, plan_for_run(args, device))        # before any weight is read
     with hold_run_folder(args.out):
         return train_locked(args, device, world)
 

@@ -50,8 +50,12 @@ MODEL ?= data/raw/llama-65b
 BASE_TARGET ?= $(MODEL)/config.json
 BASE_STEPS ?=
 
-# Training: one node of 8 GPUs by default; for several nodes set NNODES, NODE_RANK and RDZV_ENDPOINT
-# (see README). The recipe is the script's defaults (the paper's): nothing to repeat here.
+# Training: one node of 8 × 80 GB GPUs by default; for several nodes set NNODES, NODE_RANK and
+# RDZV_ENDPOINT (see README). The recipe is the script's defaults (the paper's): nothing to repeat here.
+# Memory (make plan): 65B's weights, gradients and AdamW moments are 1.04 TB in fp32, more than 8 × 80 GB,
+# so CPU offload is on: 15 GB per GPU and ~1.07 TB of host memory on the node. Without offload the
+# smallest fit is NNODES=4 (32 GPUs, 48 GB each; 16 GPUs need 80 GB each). Checkpointing keeps the
+# activations at 3.7 GB per GPU instead of 77 GB. The 7B ablations fit one node without offload.
 NPROC ?= 8
 NNODES ?= 1
 NODE_RANK ?= 0
@@ -66,7 +70,12 @@ MAX_LEN ?=
 RESID_DROPOUT ?=
 KEEP_EPOCHS ?=
 ACTIVATION_CHECKPOINTING ?= yes
-CPU_OFFLOAD ?= no
+CPU_OFFLOAD ?= yes
+# The plan is for GPUs even when made on a machine without one; a GPU's own memory wins when training.
+PLAN_DEVICE ?= gpu
+DEVICE_MEM_GB ?=
+HOST_MEM_GB ?=
+IGNORE_PLAN ?=
 
 # Evaluation (stage 06): the decoding defaults are the paper's (§4.1: 1 sample, 2,048 new tokens).
 # Prompts are split over NPROC ranks; a model too large for one GPU (65B) runs as EVAL_NPROC=1
@@ -89,3 +98,4 @@ ABLATION_SIZE ?= 2000
 ABLATION_SIZES ?= 2000,4000,8000,16000,32000
 ABLATION_BATCH_SIZE ?= 64
 ABLATION_RESID_DROPOUT ?= 0.2
+ABLATION_CPU_OFFLOAD ?= no

@@ -68,6 +68,11 @@ RESID_DROPOUT ?=
 KEEP_EPOCHS ?=
 ACTIVATION_CHECKPOINTING ?= no
 CPU_OFFLOAD ?= no
+# The memory plan (make plan) for CPU processes in fp32; the host's memory is the budget.
+PLAN_DEVICE ?= cpu
+DEVICE_MEM_GB ?=
+HOST_MEM_GB ?=
+IGNORE_PLAN ?=
 
 # Evaluation (stage 06): short generations (the paper allows 2,048 new tokens) so ~30 prompts on a
 # ~1.3M-parameter sample model take seconds; one process (two would spend longer starting than decoding).
@@ -89,3 +94,4 @@ ABLATION_SIZE ?= 16
 ABLATION_SIZES ?= 8,16,32
 ABLATION_BATCH_SIZE ?=
 ABLATION_RESID_DROPOUT ?=
+ABLATION_CPU_OFFLOAD ?=

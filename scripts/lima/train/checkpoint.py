@@ -180,7 +180,9 @@ def parse_keep(spec: str, epochs: int) -> set[int]:
 
 # Arguments that say where and how a run is written, not which weights it ends with.
 NOT_FINGERPRINTED = ("out", "results", "keep_epochs", "save_every", "stop_after_steps", "verbose",
-                     "activation_checkpointing", "cpu_offload", "export_dtype", "check")
+                     "activation_checkpointing", "cpu_offload", "export_dtype", "check",
+                     "plan", "nproc_per_node", "nnodes", "plan_device", "device_mem_gb", "host_mem_gb", "ignore_plan",
+                     "preflight")
 
 
 def run_fingerprint(args, code: list[Path]) -> str:
