@@ -17,6 +17,7 @@ then the root; bf16 compute over fp32 master weights on GPUs, fp32 everywhere on
   copies), the attention output (SDPA saves no score matrix), the SwiGLU's four intermediate tensors,
   two bool dropout masks. With activation checkpointing only each layer's input is kept, plus one
   layer recomputed during backward.
+- on CPU only: SDPA with a padding mask materialises fp32 scores and softmax (S² per head).
 - logits: the head's output, micro_loss's reshaped fp32 copy, log-softmax's saved output and the
   gradient buffers of backward ((12 + compute bytes) × vocab per token).
 """
@@ -176,6 +177,9 @@ def make_plan(shape: Shape, s: Settings) -> Plan:
         plan.device["activations, checkpointed (layer inputs + 1 layer)"] = shape.layers * e * shape.hidden * tokens + act
     else:
         plan.device["activations (every layer)"] = shape.layers * act
+    if not s.gpu:       # CPU SDPA with a padding mask takes the math path: scores and softmax, fp32
+        plan.device["attention scores (CPU math path)"] = (
+            (1 if s.activation_checkpointing else shape.layers) * 2 * 4 * shape.heads * s.max_len ** 2 * s.micro_batch)
     plan.device["logits and loss (head output, fp32 copies, gradients)"] = (
         (12 + e) * shape.vocab + (4 + 2 * e) * shape.hidden) * tokens
     if s.gpu:
@@ -188,7 +192,7 @@ def make_plan(shape: Shape, s: Settings) -> Plan:
     # copy is freed before the optimizer's moments exist, so the host holds the larger of the two.
     load = 4 * n
     if offloaded:
-        trained = sum(v for k, v in plan.host.items() if "sharded" in k)
+        trained = sum(v for k, v in plan.host.items() if "(sharded)" in k)
         extra = max(0.0, load + trained / 4 - trained)      # at load time only weights are on the host
         plan.host["rank 0 reads the checkpoint (fp32), beyond the offloaded states"] = extra
     else:
@@ -240,14 +244,18 @@ def alternatives(shape: Shape, s: Settings) -> list[str]:
     return out
 
 
+def billions(n: int) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.1f}M"
+
+
 def verdict(plan: Plan) -> str:
     s, sh = plan.settings, plan.shape
     where = (f"{s.nnodes} node(s) × {s.nproc_per_node} GPUs of {s.device_mem_gb:g} GB" if s.gpu
              else f"{s.nproc_per_node} CPU process(es), {plan.device_budget / GB:.0f} GB host")
-    head = f"{sh.params / 1e9:.2f}B parameters on {where}"
+    head = f"{billions(sh.params)} parameters on {where}"
     if plan.fits:
         return f"fits: {head}: {plan.device_total / GB:.1f} GB of {plan.device_budget / GB:.1f} GB usable per " \
-               f"{'GPU' if s.gpu else 'host'}, {plan.host_total / GB:.0f} of {plan.host_budget / GB:.0f} GB per host"
+               f"{'GPU' if s.gpu else 'process'}, {plan.host_total / GB:.1f} of {plan.host_budget / GB:.0f} GB per host"
     short = (f"needs {plan.device_total / GB:.1f} GB per GPU, {plan.device_budget / GB:.1f} GB usable" if not plan.fits_device
              else f"needs {plan.host_total / GB:.0f} GB host memory per node, {plan.host_budget / GB:.0f} GB here")
     alt = alternatives(sh, s)
@@ -257,7 +265,7 @@ def verdict(plan: Plan) -> str:
 
 def format_plan(plan: Plan, measured_mb: float | None = None) -> str:
     s, sh = plan.settings, plan.shape
-    lines = [f"memory plan: {sh.model_type}, {sh.params / 1e9:.2f}B parameters ({sh.layers} layers, hidden "
+    lines = [f"memory plan: {sh.model_type}, {billions(sh.params)} parameters ({sh.layers} layers, hidden "
              f"{sh.hidden}, intermediate {sh.intermediate}, heads {sh.heads}/{sh.kv_heads}, vocabulary {sh.vocab})",
              f"  settings: {s.nnodes} node(s) × {s.nproc_per_node} {'GPUs' if s.gpu else 'CPU processes'} "
              f"(world {s.world}), micro-batch {s.micro_batch} × {s.max_len} tokens, activation checkpointing "
