@@ -128,15 +128,17 @@ def main(argv=None) -> int:
 def check_inputs(args) -> int:
     """--check: the memory plan, the inputs and the run folder, in one plain process before a launcher
     starts the workers (make runs it first), so a bad input is one line rather than one traceback per rank."""
-    plan_check(args, plan_for_run(args))
+    plan_check(args)
     prepare_data(args)
     with run_lock(args.out):
         pass
     return 0
 
 
-def plan_check(args, plan) -> None:
+def plan_check(args, device=None) -> None:
     """Stop before loading when the memory plan does not fit (or only say so with --ignore-plan)."""
+    check_model_dir(args.model)
+    plan = plan_for_run(args, device)
     if plan.fits or not args.ignore_plan:
         check_fits(plan, args.model / "config.json")
     else:
@@ -222,7 +224,7 @@ def train(args, device) -> int:
     if args.batch_size % (world * args.micro_batch_size) != 0:
         raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
                          f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
-    plan_check(args, plan_for_run(args, device))        # before any weight is read
+    plan_check(args, device)        # before any weight is read
     with hold_run_folder(args.out):
         return train_locked(args, device, world)
 

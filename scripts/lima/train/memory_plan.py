@@ -83,7 +83,8 @@ def read_shape(config_json: Path) -> Shape:
     try:
         cfg = json.loads(Path(config_json).read_text())
     except (FileNotFoundError, NotADirectoryError):
-        raise StageError(config_json, "no such file; a Hugging Face model folder with config.json is expected") from None
+        raise StageError(config_json, "--model: no such file; a Hugging Face model folder "
+                                      "(config.json, weights, tokenizer) is expected") from None
     except (OSError, ValueError) as e:
         raise StageError(config_json, f"not readable as JSON ({e}); {need}") from None
     if not isinstance(cfg, dict):
