@@ -4,6 +4,9 @@ Each utterance is followed by a new end-of-turn token; EOS is not used between t
 assistant tokens and their EOT only. Utterances are tokenized one by one and concatenated, so the
 supervised spans come from the construction itself rather than from offsets into a rendered string
 (the usual source of silent masking bugs, docs/design.md#pitfalls-the-training-code-avoids).
+Each utterance is tokenized as it stands in the rendered chat, that is after a special token (BOS or
+EOT): a SentencePiece tokenizer adds a prefix space to a text it sees alone but not to one after a
+special token, and the exported chat template tokenizes the whole rendered string.
 """
 from __future__ import annotations
 
@@ -28,6 +31,17 @@ class Rendered:
     trimmed: bool
 
 
+def encode_turn(tokenizer, text: str, after_special: bool) -> list[int]:
+    """The ids of `text` as the tokenizer reads it inside the rendered chat: after a special token
+    (EOT stands in for any, the tokenizer splits on each the same way), or at the very start."""
+    if not after_special:
+        return tokenizer.encode(text, add_special_tokens=False)
+    eot = tokenizer.convert_tokens_to_ids(EOT)
+    ids = tokenizer.encode(EOT + text, add_special_tokens=False)
+    assert ids[0] == eot, "EOT must be a special token of this tokenizer"
+    return ids[1:]
+
+
 def render_conversation(tokenizer, conversation: list[str], max_len: int) -> Rendered:
     """Token ids and labels of one conversation (user, assistant, user, ...); texts longer than
     `max_len` tokens are trimmed, keeping the start (§3)."""
@@ -35,7 +49,7 @@ def render_conversation(tokenizer, conversation: list[str], max_len: int) -> Ren
     ids: list[int] = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     labels: list[int] = [IGNORE] * len(ids)
     for turn, text in enumerate(conversation):
-        piece = tokenizer.encode(text, add_special_tokens=False) + [eot]
+        piece = encode_turn(tokenizer, text, after_special=bool(ids)) + [eot]
         ids.extend(piece)
         labels.extend(piece if turn % 2 == 1 else [IGNORE] * len(piece))
     trimmed = len(ids) > max_len
@@ -47,7 +61,7 @@ def prompt_ids(tokenizer, conversation: list[str]) -> list[int]:
     eot = tokenizer.convert_tokens_to_ids(EOT)
     ids = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     for text in conversation:
-        ids.extend(tokenizer.encode(text, add_special_tokens=False) + [eot])
+        ids.extend(encode_turn(tokenizer, text, after_special=bool(ids)) + [eot])
     return ids
 
 
