@@ -448,6 +448,7 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench/stackexchange.py --out $(RESULTS)/bench/stackexchange.json
 	$(PY) scripts/bench/wikihow.py --out $(RESULTS)/bench/wikihow.json
 	$(PY) scripts/bench/train.py --out $(RESULTS)/bench/train.json
+	$(PY) scripts/bench/sharded_io.py --out $(RESULTS)/bench/sharded_io.json
 	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
 	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
 

@@ -64,7 +64,7 @@ def test_make_all_builds_every_stage_and_the_report(built):
     sel = json.loads((res / "selection.json").read_text())
     assert sel["mode"] == "judge" and 5 <= int(sel["choice"][6:]) <= 10
     assert os.readlink(work / "checkpoints" / "sample" / "selected") == sel["choice"]
-    assert (work / "checkpoints" / "sample" / sel["choice"] / "model.safetensors").exists()
+    assert (work / "checkpoints" / "sample" / sel["choice"] / "model.safetensors.index.json").exists()
     summary = json.loads((res / "eval" / f"{sel['choice']}.test.summary.json").read_text())
     assert summary["judge"]["model"] == "stand-in" and summary["judged"]
     manifest = json.loads((res / "manifest.json").read_text())
