@@ -1,4 +1,5 @@
-"""Conversations for fine-tuning, read from our JSONL or a GAIR/lima file, rendered to ids and labels."""
+"""Conversations for fine-tuning, read from our JSONL, a GAIR/lima file or an Alpaca file (converted on
+reading, lima/dataset/alpaca.py), rendered to ids and labels."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,8 @@ from pathlib import Path
 from lima.train.batching import n_targets
 from lima.chat import render_conversation
 from lima.errors import StageError
+from lima.dataset.alpaca import convert_alpaca, detect_format, load_records
 from lima.dataset.contract import ContractError, normalize_row
-from lima.io import load_jsonl
 
 log = logging.getLogger("lima.train")
 
@@ -17,8 +18,17 @@ log = logging.getLogger("lima.train")
 def read_conversations(path: Path, counts: Counter) -> list[dict]:
     """Contract rows (ids filled for GAIR/lima rows); a conversation that ends on a user turn loses
     that turn (one released multi_turn row does, docs/paper.md#measured-in-the-release), counted. Any other broken row stops
-    training with the row named: a fine-tuning set is too small to lose rows silently."""
-    raw = load_jsonl(path)
+    training with the row named: a fine-tuning set is too small to lose rows silently. An Alpaca file
+    (§4.1's Alpaca-65B baseline) is converted instead, its bad rows skipped and counted."""
+    raw = load_records(path)
+    if detect_format(raw, path) == "alpaca":
+        before = Counter(counts)
+        rows = convert_alpaca(raw, counts)
+        found = dict(sorted((counts - before).items()))
+        if not rows:
+            raise StageError(path, f"Alpaca format, but no usable row ({found})")
+        log.info("%s: Alpaca format, %s", path, found)
+        return rows
     rows = []
     for n, item in enumerate(raw, 1):
         try:
