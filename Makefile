@@ -246,18 +246,23 @@ $(call remember_args,$(INTERIM)/.eval-$(RUN).args,$(EVAL_ARGS) $(EVAL_CKPT))
 endif
 EVAL_LAUNCH := $(if $(filter 1,$(EVAL_NPROC)),$(PY),$(PY) -m torch.distributed.run --standalone --nproc_per_node $(EVAL_NPROC))
 
-# ---- dev generations of the candidate epochs (stage 06 without a judge), for the selection ------
+# ---- dev generations of every exported epoch (stage 06 without a judge): stage 07 chooses among the
+# candidates (epochs 5..10) and sets every exported epoch's perplexity against quality (Appendix B) ---
 SELECT_WINDOW ?= 5-10
 EPOCHS_RUN := $(or $(EPOCHS),15)
-CAND_EPOCHS := $(shell for e in $$(seq $(firstword $(subst -, ,$(SELECT_WINDOW))) $(lastword $(subst -, ,$(SELECT_WINDOW)))); do \
-          [ $$e -le $(EPOCHS_RUN) ] && printf 'epoch_%02d ' $$e; done)
-DEV_GENS := $(foreach e,$(CAND_EPOCHS),$(RESULTS)/$(RUN)/report/dev/$(e).md)
+# The epochs stage 05 exports, read from KEEP_EPOCHS as its --keep-epochs does (default 5-10,last); a
+# window epoch that is not exported has nothing to generate, and stage 07 says so.
+KEEP_DEFAULT := 5-10,last
+EXPORTED_EPOCHS := $(shell for p in $$(echo '$(or $(KEEP_EPOCHS),$(KEEP_DEFAULT))' | tr ',' ' '); do \
+          case $$p in (all) seq 1 $(EPOCHS_RUN);; (last) echo $(EPOCHS_RUN);; (*-*) seq $${p%-*} $${p#*-};; (*) echo $$p;; esac; \
+          done | awk '$$1 >= 1 && $$1 <= $(EPOCHS_RUN) {printf "epoch_%02d ", $$1}')
+DEV_GENS := $(foreach e,$(sort $(EXPORTED_EPOCHS)),$(RESULTS)/$(RUN)/report/dev/$(e).md)
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.devgen-$(RUN).args,$(DECODE_ARGS))
 endif
 
-# Each epoch's dev responses, never judged (stage 07 judges the candidates against each other); the
-# small per-epoch report is written last (the target).
+# Each epoch's dev responses, never judged here (stage 07 judges the candidates against each other, and
+# every exported epoch's 1-6 helpfulness for Appendix B); the small per-epoch report is written last (the target).
 $(RESULTS)/$(RUN)/report/dev/%.md: $(TRAIN_OUT)/TRAINED $(LIMA_DATA)/dev.jsonl $(SRC_06_eval) $(INTERIM)/.devgen-$(RUN).args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(TRAIN_OUT)/$* --prompts $(LIMA_DATA)/dev.jsonl \
 	    --out $(RESULTS)/$(RUN) $(DECODE_ARGS) --judge-url "" --report $@

@@ -4,6 +4,8 @@ The paper chose by hand because perplexity did not track generation quality. `ma
 with every candidate's dev responses side by side and records a person's choice; `judge` compares the
 candidates pairwise on the dev prompts with the stage 06 judge; `auto` (the default) uses the judge
 when one is configured, otherwise a documented rule on the automatic metrics of the dev generations.
+Beside the choice it records Appendix B's perplexity against quality over every exported epoch (the 1-6
+helpfulness score with a judge, the metric fallback without), which stage 08 plots.
 
     python scripts/07_select_ckpt.py --checkpoints checkpoints/sample --results results/sample
     python scripts/07_select_ckpt.py --checkpoints checkpoints/paper --results results/paper --mode manual
@@ -18,6 +20,7 @@ from pathlib import Path
 from lima.cli import run_main, setup_logging
 from lima.errors import StageError
 from lima.eval.judge_config import add_judge_args, judge_errors, resolve
+from lima.eval.ppl_quality import ppl_vs_quality
 from lima.eval.selection import (Candidates, candidate_epochs, choose_by_hand, choose_by_judge, choose_by_metrics,
                                  link_selected, render_selection, review_html)
 from lima.io import atomic_write, write_json
@@ -60,22 +63,27 @@ def main(argv=None) -> int:
         print(f"select: open {review} and record your choice with `make select CKPT=epoch_NN` "
               f"(candidates: {cands.names()})")
         return 0
+    client = judge.client(args.results / "judgments" / "selection.jsonl") if judge.enabled else None
     if mode == "manual":
         choice, why, evidence = choose_by_hand(args.choose, cands)
     elif judge.enabled:
         mode = "judge"
         with judge_errors():
-            choice, why, evidence = choose_by_judge(judge.client(args.results / "judgments" / "selection.jsonl"),
-                                                    cands, args.results / "selection" / "judge_evidence.json")
+            choice, why, evidence = choose_by_judge(client, cands, args.results / "selection" / "judge_evidence.json")
     else:
         mode = "metrics"
         choice, why, evidence = choose_by_metrics(cands, args.dev)
+    # Appendix B: perplexity against quality over every exported epoch (not only the window), the 1-6
+    # helpfulness score when a judge is configured, the metric fallback otherwise; stage 08 draws it.
+    with judge_errors():
+        appendix_b = ppl_vs_quality(args.checkpoints, args.results, args.split, client=client, dev=args.dev,
+                                    evidence=args.results / "selection" / "helpfulness.jsonl")
 
     fallback = mode == "metrics"
     record = {"run": args.results.name, "mode": mode, "fallback": fallback, "window": [lo, hi],
               "candidates": cands.rows, "choice": f"epoch_{choice:02d}", "why": why, **evidence,
               "review_page": str(review) if cands.gens else None,
-              "checkpoint": str(args.checkpoints / f"epoch_{choice:02d}")}
+              "checkpoint": str(args.checkpoints / f"epoch_{choice:02d}"), "ppl_vs_quality": appendix_b}
     link_selected(args.checkpoints, choice)
     with atomic_write(args.results / "report" / "selection.md") as f:
         f.write(render_selection(args.results.name, cands, choice, mode, why))

@@ -1,7 +1,7 @@
 """`make all` end to end on the sample profile, in a copy of the tracked files, with the judge stand-in
 configured so the judged parts run too (docs/design.md#tests-and-ci). The stand-in records what each
 request was for: the candidate epochs' dev generations must ask nothing, the selection exactly its
-round-robin comparisons, the test evaluation exactly its ratings. Then: a second make does nothing,
+round-robin comparisons and Appendix B's 1-6 ratings, the test evaluation exactly its ratings. Then: a second make does nothing,
 and touching a stage-04 input reruns stage 04 and what depends on it only.
 
 Run: .venv/bin/python -m pytest -q tests/test_make_all.py     (about 6 minutes on 2 cores)
@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 from judge_standin import StandIn
-from lima.eval.judge import ABSOLUTE_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
+from lima.eval.judge import ABSOLUTE_TEMPLATE, LIKERT_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ def test_the_judge_is_asked_by_the_selection_and_the_test_evaluation_only(built)
     res = work / "results" / "sample"
     sel = json.loads((res / "selection.json").read_text())
     epochs = [c["epoch"] for c in sel["candidates"]]
-    assert len(epochs) >= 2 and {r["kind"] for r in requests} <= {"pairwise", "absolute", "safety"}
+    assert len(epochs) >= 2 and {r["kind"] for r in requests} <= {"pairwise", "absolute", "safety", "likert"}
     sent = {kind: {r["body"]["messages"][-1]["content"] for r in requests if r["kind"] == kind}
             for kind in ("pairwise", "absolute", "safety")}
 
@@ -88,7 +88,7 @@ def test_the_judge_is_asked_by_the_selection_and_the_test_evaluation_only(built)
         assert json.loads((res / "eval" / f"epoch_{e:02d}.dev.summary.json").read_text())["judge"] is None
     dev_only = ({r["conversations"][0] for r in jsonl(work / "data" / "lima" / "dev.jsonl")}
                 - {r["conversations"][0] for r in jsonl(work / "data" / "lima" / "test.jsonl")})
-    assert dev_only and not {r["task"] for r in requests if r["kind"] != "pairwise"} & dev_only
+    assert dev_only and not {r["task"] for r in requests if r["kind"] not in ("pairwise", "likert")} & dev_only
 
     # ... the selection asked both orders of every pair of candidates on every dev prompt ...
     gens = {e: {g["id"]: g for g in jsonl(res / "generations" / f"epoch_{e:02d}.dev.jsonl") if g["sample_idx"] == 0}
@@ -101,6 +101,12 @@ def test_the_judge_is_asked_by_the_selection_and_the_test_evaluation_only(built)
                          for x, y in ((ours, theirs), (theirs, ours))}
     assert sent["pairwise"] == expected
     assert sel["comparisons"] == len(gens[epochs[0]]) * len(epochs) * (len(epochs) - 1) // 2
+
+    # ... and rated every exported epoch's dev responses 1-6 for Appendix B, nothing else ...
+    appendix_b = sel["ppl_vs_quality"]
+    assert appendix_b["quality"] == "helpfulness" and [r["epoch"] for r in appendix_b["epochs"]] == epochs
+    assert {r["body"]["messages"][-1]["content"] for r in requests if r["kind"] == "likert"} == \
+        {LIKERT_TEMPLATE.format(task=g["prompt"], response=g["response"]) for e in epochs for g in gens[e].values()}
 
     # ... and the test evaluation rated exactly the items it reports (no baseline: no pairwise there).
     test_gens = {g["id"]: g for g in jsonl(res / "generations" / f"{sel['choice']}.test.jsonl")}

@@ -135,7 +135,9 @@ def test_judge_mode_finds_the_known_winner_and_caches_its_calls(tmp_path):
         assert len(judge.requests) == first                           # every comparison came from the cache
     sel = json.loads((res / "selection.json").read_text())
     assert sel["mode"] == "judge" and sel["choice"] == "epoch_07" and not sel["fallback"]
-    assert first == 6 * 4 * 2                                         # 6 pairs x 4 prompts x both orders
+    kinds = [r["kind"] for r in judge.requests]
+    assert kinds.count("pairwise") == 6 * 4 * 2                       # 6 pairs x 4 prompts x both orders
+    assert kinds.count("likert") == 4 * 4 == first - 48               # Appendix B: each epoch's dev responses
     rates = {c["epoch"]: c["judge"]["win_rate"] for c in sel["candidates"]}
     assert rates[7] == 1.0 and rates[5] > rates[6] == rates[8]
     assert os.readlink(ckpt / "selected") == "epoch_07"

@@ -2,8 +2,8 @@
 manifest beside it (command lines, package versions, seed, checksums).
 
 Each stage writes its own `report/<part>.md`; this module only finds them, puts them in order under
-one header and adds what belongs to no single stage (the data funnels, the perplexity-vs-quality
-plot, the manifest), so no stage depends on a shared reporter.
+one header and adds what belongs to no single stage (the data funnels, Appendix B's perplexity
+against quality from the record stage 07 wrote, the manifest), so no stage depends on a shared reporter.
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from importlib import metadata
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.io import read_jsonl
 
 PARTS = ("data", "train", "selection", "eval", "dialogue", "ablations", "format_ablation")
 TITLES = {"data": "Data (Table 1)", "train": "Training (§3)", "selection": "Checkpoint selection (§3)",
@@ -70,38 +69,93 @@ def funnels_md(interim: Path) -> list[str]:
     return lines + [""]
 
 
-def plot_ppl_vs_quality(results: Path, selection: dict) -> Path | None:
-    """The paper's Figure 9 analysis: perplexity and judged (or measured) quality per epoch."""
-    cands = selection.get("candidates") or []
-    quality = [((c.get("judge") or {}).get("win_rate") if selection.get("mode") == "judge" else c.get("score"))
-               for c in cands]
-    if not cands or all(q is None for q in quality):
+def ppl_quality_points(record: dict) -> list[dict]:
+    """The points of Appendix B's plot and table, one per epoch with a dev perplexity and a quality:
+    {"epoch", "ppl", "quality", "ci95"} (ci95 None for the metric fallback or a single rating)."""
+    points = []
+    for r in record.get("epochs", []):
+        quality = r.get("mean") if record.get("quality") == "helpfulness" else r.get("score")
+        if r.get("dev_ppl") is not None and quality is not None:
+            points.append({"epoch": r["epoch"], "ppl": r["dev_ppl"], "quality": quality, "ci95": r.get("ci95")})
+    return points
+
+
+def plot_ppl_vs_quality(record: dict, out: Path) -> Path | None:
+    """Appendix B's figure: x the dev perplexity of each exported epoch, y its quality (the mean 1-6
+    helpfulness with its 95% interval, or the metric fallback, said so on the axis and in the title),
+    the points joined in epoch order."""
+    points = ppl_quality_points(record)
+    if not points:
         return None
-    held = {}
-    if (results / "train_metrics.jsonl").exists():
-        held = {r["epoch"]: r.get("ppl_set_ppl") for r in read_jsonl(results / "train_metrics.jsonl", tolerate_torn_tail=True)
-                if r.get("kind") == "epoch"}
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    epochs = [c["epoch"] for c in cands]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(epochs, [c.get("dev_ppl") for c in cands], marker="o", label="dev perplexity")
-    if any(held.get(e) for e in epochs):
-        ax.plot(epochs, [held.get(e) for e in epochs], marker="s", label="held-out SE perplexity")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
-    ax2 = ax.twinx()
-    label = "judge win rate" if selection.get("mode") == "judge" else "metric score (fallback rule)"
-    ax2.plot(epochs, quality, marker="^", color="tab:red", label=label)
-    ax2.set_ylabel(label)
-    fig.legend(loc="upper center", ncol=3, fontsize=7)
-    ax.set_title("Perplexity vs quality per epoch (the paper's Fig. 9)", fontsize=9, pad=22)
+    fallback = record.get("quality") != "helpfulness"
+    x, y = [p["ppl"] for p in points], [p["quality"] for p in points]
+    err = [[p["quality"] - p["ci95"][0] if p["ci95"] else 0 for p in points],
+           [p["ci95"][1] - p["quality"] if p["ci95"] else 0 for p in points]]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(x, y, yerr=None if fallback else err, marker="o", capsize=3, color="tab:gray" if fallback else "tab:blue")
+    for p in points:
+        ax.annotate(f"ep {p['epoch']}", (p["ppl"], p["quality"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel("dev perplexity")
+    if fallback:
+        ax.set_ylabel("metric fallback score (no judge; not helpfulness)")
+        title = "Appendix B: perplexity vs quality per exported epoch - metric fallback, no judge"
+    else:
+        ax.set_ylabel(f"helpfulness 1-6 (judge {record.get('judge_model')}), mean ± 95% CI")
+        title = "Appendix B (Fig. 9): perplexity vs helpfulness per exported epoch"
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
-    out = results / "ppl_vs_quality.png"
-    fig.savefig(out, dpi=120)
+    # The title also goes into the PNG's metadata, so a reader (or a test) can tell the kind without looking.
+    fig.savefig(out, dpi=120, metadata={"Title": title})
     plt.close(fig)
     return out
+
+
+def ppl_quality_md(record: dict, plotted: bool) -> list[str]:
+    """Appendix B's section: the plot, the per-epoch table, the correlation, the paper's observation."""
+    lines = ["### Perplexity against quality (Appendix B)", ""]
+    points = ppl_quality_points(record)
+    fallback = record.get("quality") != "helpfulness"
+    if fallback:
+        lines += ["**Metric fallback:** no judge was configured, so quality here is the selection's metric rule "
+                  "on each epoch's dev responses (EOT rate - repetition rate - length penalty), not the paper's "
+                  "1-6 helpfulness score (Appendix D); set JUDGE_BASE_URL and JUDGE_MODEL for the paper's measure.", ""]
+    if plotted:
+        lines += ["![perplexity vs quality](ppl_vs_quality.png)", ""]
+    if points:
+        by_epoch = {r["epoch"]: r for r in record["epochs"]}
+        head = "Metric fallback score" if fallback else f"Helpfulness 1-6, mean [95% CI] (judge {record.get('judge_model')})"
+        lines += [f"| Epoch | Dev perplexity | Held-out SE perplexity | {head} |" + ("" if fallback else " Rated |"),
+                  "|---|---|---|---|" + ("" if fallback else "---|")]
+        for p in points:
+            r = by_epoch[p["epoch"]]
+            held = r.get("ppl_set_ppl")
+            if fallback:
+                q = f"{p['quality']:.4f}"
+            else:
+                ci = f" [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["ci95"] else ""
+                q = f"{p['quality']:.2f}{ci}"
+            rated = "" if fallback else f" {r.get('n', 0)}" + (f" ({r['unparseable']} unparseable)" if r.get("unparseable") else "") + " |"
+            lines.append(f"| {p['epoch']} | {p['ppl']:.2f} | {f'{held:.2f}' if held is not None else '–'} | {q} |{rated}")
+        lines.append("")
+        r = record.get("pearson_dev_ppl_quality")
+        lines += [f"Over {len(points)} exported epochs, Pearson's r between dev perplexity and "
+                  f"{'the metric fallback score' if fallback else 'mean helpfulness'}: "
+                  f"{f'{r:+.2f}' if r is not None else 'not defined (fewer than three epochs or a constant series)'}.", ""]
+    else:
+        lines += ["No exported epoch has dev generations to set against its perplexity.", ""]
+    no_ppl = [r["epoch"] for r in record.get("epochs", []) if r.get("dev_ppl") is None]
+    if no_ppl:
+        lines += ["Epochs with no dev perplexity in train_metrics.jsonl, left out: "
+                  + ", ".join(f"epoch_{e:02d}" for e in no_ppl) + ".", ""]
+    if record.get("missing_generations"):
+        lines += ["Exported epochs without dev generations, left out: "
+                  + ", ".join(f"epoch_{e:02d}" for e in record["missing_generations"]) + ".", ""]
+    lines += [record.get("paper") or "", ""]
+    return lines
 
 
 def build_manifest(*, requirements: Path, interim: Path, roots: list[Path], checkpoint: Path | None,
@@ -146,7 +200,7 @@ def _relink_plots(body: str, fragment: Path, out_dir: Path) -> str:
 def render_report(*, run: str, out_dir: Path, fragments: dict[str, Path], selection: dict, interim: Path,
                   manifest: dict, seed: int, plot_dir: Path | None = None) -> str:
     """REPORT.md's text: the header, the fragments in the paper's order (the data funnels after the
-    data part, the Figure 9 plot after the selection), the manifest summary, and what is absent."""
+    data part, Appendix B after the selection), the manifest summary, and what is absent."""
     present = [name for name in PARTS if name in fragments]
     lines = [f"# LIMA reproduction: run `{run}`", "",
              "What this run did, stage by stage, with the paper's figures beside ours (docs/paper.md "
@@ -160,10 +214,10 @@ def render_report(*, run: str, out_dir: Path, fragments: dict[str, Path], select
         lines += [f'<a id="{name}"></a>', "", body, ""]
         if name == "data":
             lines += funnels_md(interim)
-        if name == "selection" and plot_ppl_vs_quality(plot_dir or out_dir, selection):
-            lines += ["![perplexity vs quality](ppl_vs_quality.png)", "",
-                      "The paper (Appendix B, Fig. 9) saw perplexity rise while quality rose; the plot "
-                      "shows the same two curves for this run's candidate epochs.", ""]
+        if name == "selection" and selection.get("ppl_vs_quality"):
+            record = selection["ppl_vs_quality"]
+            plotted = plot_ppl_vs_quality(record, (plot_dir or out_dir) / "ppl_vs_quality.png") is not None
+            lines += ppl_quality_md(record, plotted)
     lines += ["## Manifest", "",
               f"`manifest.json` beside this report records the exact command line of every stage, the "
               f"package versions, the seed ({seed}) and the SHA-256 of {len(manifest['files'])} input and "

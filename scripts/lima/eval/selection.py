@@ -198,12 +198,17 @@ def choose_by_judge(client, cands: Candidates, evidence_path: Path) -> tuple[int
     return choice, why, {"judge_model": client.model, "comparisons": len(results)}
 
 
+def reference_chars(dev: Path | None) -> float | None:
+    """Mean length in characters of the dev set's reference responses (the fallback rule's yardstick)."""
+    if not dev or not dev.exists():
+        return None
+    refs = [r["conversations"][1] for r in read_jsonl(dev) if len(r.get("conversations", [])) > 1]
+    return sum(map(len, refs)) / len(refs) if refs else None
+
+
 def choose_by_metrics(cands: Candidates, dev: Path | None) -> tuple[int, str, dict]:
     """The fallback rule (no judge) on the automatic metrics of the dev generations."""
-    ref_chars = None
-    if dev and dev.exists():
-        refs = [r["conversations"][1] for r in read_jsonl(dev) if len(r.get("conversations", [])) > 1]
-        ref_chars = sum(map(len, refs)) / len(refs) if refs else None
+    ref_chars = reference_chars(dev)
     for c in cands.rows:
         c["score"] = metric_score(c["metrics"], ref_chars, c["mean_chars"])
     choice = choose_by_score({c["epoch"]: c["score"] for c in cands.rows})
