@@ -344,7 +344,7 @@ def finish(args, data, keep, metrics_path, total_steps, world, fp, info) -> None
         "examples": len(data.train), "counts": dict(data.counts), "steps": total_steps, "world_size": world,
         "exported_epochs": sorted(keep), "fingerprint": fp, "weights_held_before_sharding": info["held_by_rank"],
         "args": {k: str(v) for k, v in vars(args).items()}})
-    write_report_fragment(args, rows, len(data.train), total_steps, world, info["rates"])
+    write_report_fragment(args, rows, len(data.train), total_steps, world, info["rates"], data.counts)
     with atomic_write(args.out / "TRAINED") as f:
         f.write(f"trained {args.epochs} epochs, {total_steps} steps, fingerprint {fp}\n")
     print(f"train: {args.epochs} epochs, {total_steps} steps on {world} rank(s) -> {args.out} "

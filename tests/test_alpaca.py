@@ -101,6 +101,8 @@ def test_stage_05_checks_then_trains_on_the_alpaca_file(toy, tmp_path, capsys):
     assert summary["examples"] == 8 and summary["steps"] == 2
     assert summary["counts"]["alpaca_converted"] == 8 and summary["counts"]["alpaca_repeated_prompt"] == 1
     assert (tmp_path / "alpaca65b" / "epoch_01" / "config.json").exists()
+    fragment = (tmp_path / "results" / "report" / "train.md").read_text()
+    assert "in the Alpaca format, converted on reading" in fragment and "8 rows converted, 1 of them repeated" in fragment
 
     bad = tmp_path / "neither.json"
     bad.write_text('[{"question": "Why?", "answer": "Because."}]')

@@ -45,13 +45,21 @@ def plot_training(rows: list[dict], out_dir: Path) -> list[Path]:
     return written
 
 
-def write_report_fragment(args, rows, n_train, total_steps, world, rates) -> None:
-    """results/<run>/report/train.md: the recipe as run beside the paper's, and the epoch table."""
+def write_report_fragment(args, rows, n_train, total_steps, world, rates, counts=None) -> None:
+    """results/<run>/report/train.md: the recipe as run beside the paper's, and the epoch table (and,
+    for an Alpaca training file, what its conversion kept and skipped)."""
     paper = {"epochs": 15, "batch_size": 32, "lr": 1e-5, "final_lr": 1e-6, "max_len": 2048,
              "resid_dropout": 0.3, "weight_decay": 0.1, "beta2": 0.95}
     lines = [f"## Training ({args.out.name})", "",
-             f"{n_train} examples, {total_steps} optimizer steps on {world} process(es), base model `{args.model}`.", "",
-             "| Setting | Here | Paper (§3) |", "|---|---|---|"]
+             f"{n_train} examples, {total_steps} optimizer steps on {world} process(es), base model `{args.model}`.", ""]
+    alpaca = {k: v for k, v in (counts or {}).items() if k.startswith("alpaca_")}
+    if alpaca:
+        skipped = ", ".join(f"{k[len('alpaca_skipped_'):]} {v}" for k, v in sorted(alpaca.items())
+                            if k.startswith("alpaca_skipped_")) or "none"
+        lines += [f"Training file `{args.train}` in the Alpaca format, converted on reading (the Alpaca-65B "
+                  f"baseline of §4.1): {alpaca.get('alpaca_converted', 0)} rows converted, "
+                  f"{alpaca.get('alpaca_repeated_prompt', 0)} of them repeated prompts; skipped: {skipped}.", ""]
+    lines += ["| Setting | Here | Paper (§3) |", "|---|---|---|"]
     for key, value in paper.items():
         here = getattr(args, key)
         lines.append(f"| {key} | {here}{'' if here == value else ' (differs)'} | {value} |")
