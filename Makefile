@@ -238,9 +238,15 @@ EVAL_CKPT_DIR = $(or $(EVAL_CKPT),$(TRAIN_OUT)/selected)
 # stage gets JUDGE_ARGS; `--judge-url ""` switches the judge off whatever the environment says.
 JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
 DECODE_ARGS := $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
+# BASELINES="alpaca65b=a.jsonl davinci003=b.jsonl": one judged comparison per NAME=FILE, one report
+# (BASELINE=FILE is one more, named after its file). BOTH_ORDERS=yes judges each pair in both orders
+# (debiased) instead of once with our side at random (§4.1). FLAGS=file gives the safety/format/OOD
+# flags of prompts that carry none (GAIR/lima release rows); without it the judge classifies them.
+BASELINE_FILES := $(foreach b,$(BASELINES) $(BASELINE),$(lastword $(subst =, ,$(b))))
 EVAL_ARGS := --prompts $(EVAL_PROMPTS) --out $(RESULTS)/$(RUN) $(DECODE_ARGS) \
           $(if $(EVAL_SAMPLES),--samples $(EVAL_SAMPLES)) \
-          $(if $(BASELINE),--baseline $(BASELINE)) $(JUDGE_ARGS) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
+          $(foreach b,$(BASELINES) $(BASELINE),--baseline $(b)) $(if $(filter yes,$(BOTH_ORDERS)),--both-orders) \
+          $(if $(FLAGS),--flags $(FLAGS)) $(JUDGE_ARGS) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.eval-$(RUN).args,$(EVAL_ARGS) $(EVAL_CKPT))
 endif
@@ -289,8 +295,11 @@ review: $(DEV_GENS) | $(VENV_STAMP)
 	$(PY) scripts/07_select_ckpt.py --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) --mode manual
 
 # ---- 06 on the test set, with the chosen checkpoint ------------------------------------------------
-# Generations, metrics, judgments and eval/*.json first; the report fragment last (the target).
-$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE) $(SRC_06_eval) $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
+# Generations, metrics, judgments and eval/*.json first; the report fragment last (the target). Human
+# labels (make annotate's summary), once they exist, join the report beside the judge's.
+HUMAN_SUMMARY := $(wildcard $(RESULTS)/$(RUN)/human/summary.json)
+$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE_FILES) $(FLAGS) $(HUMAN_SUMMARY) $(SRC_06_eval) \
+          $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(EVAL_CKPT_DIR) $(EVAL_ARGS) --report $@
 
 ## Stage 06: the chosen checkpoint on the test prompts: metrics, and the judge if JUDGE_BASE_URL/JUDGE_MODEL
@@ -408,22 +417,24 @@ ablations: $(ABL_OUT)/report/ablations.md
 
 # ---- 09 format constraints (Appendix E): the model trained without them against the full one -----
 FORMAT_REPORT := $(RESULTS)/$(NOFMT_RUN)/report/format_ablation.md
+# FLAGS=file: the format_constraint flags of rows that carry none (GAIR/lima release rows, train and
+# test); without it a configured judge classifies them, and with neither the stage says what to give.
 FORMAT_ARGS := --prompts $(EVAL_PROMPTS) --train $(LIMA_DATA)/train.jsonl --out $(RESULTS)/$(NOFMT_RUN) $(DECODE_ARGS) $(JUDGE_ARGS) \
-          $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
+          $(if $(FLAGS),--flags $(FLAGS)) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
 ifneq ($(RECORD_ARGS),)
 $(call remember_args,$(INTERIM)/.format-ablation.args,$(FORMAT_ARGS))
 endif
 
 # From the main training set ($(LIMA_DATA)/train.jsonl, named outright: inside a sub-make TRAIN_FILE differs).
-$(ABLATION_DATA)/no-format/train.jsonl: $(LIMA_DATA)/train.jsonl $(SRC_09_ablation_data) | $(VENV_STAMP)
-	$(PY) scripts/09_ablation_data.py without-format --train $< --out $@
+$(ABLATION_DATA)/no-format/train.jsonl: $(LIMA_DATA)/train.jsonl $(FLAGS) $(SRC_09_ablation_data) | $(VENV_STAMP)
+	$(PY) scripts/09_ablation_data.py without-format --train $< --out $@ $(if $(FLAGS),--flags $(FLAGS)) $(JUDGE_ARGS)
 
 ifeq ($(VARIANT_RUN),)
 $(RESULTS)/$(NOFMT_RUN)/selection.json: $(ABLATION_DATA)/no-format/train.jsonl FORCE | $(VENV_STAMP)
 	+$(SUBRUN) select RUN=$(NOFMT_RUN) TRAIN_FILE=$<
 endif
 
-$(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PROMPTS) $(SRC_09_format_ablation) \
+$(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PROMPTS) $(FLAGS) $(SRC_09_format_ablation) \
           $(INTERIM)/.format-ablation.args | $(VENV_STAMP)
 	$(PY) scripts/09_format_ablation.py --full $(TRAIN_OUT)/selected --ablated $(CKPT_ROOT)/$(NOFMT_RUN)/selected \
 	    $(FORMAT_ARGS) --report $@
@@ -464,7 +475,7 @@ bench: $(VENV_STAMP)
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE BASELINES BOTH_ORDERS FLAGS JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:

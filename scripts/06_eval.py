@@ -3,14 +3,19 @@
 One response per prompt (or --samples N: the ablations' 5) with nucleus p=0.9, temperature 0.7 and a
 repetition penalty of 1.2 on generated tokens, stopping at EOT; automatic metrics; then, when a judge
 is configured (the flags, else JUDGE_BASE_URL and JUDGE_MODEL; `--judge-url ""` = none; the key in
-JUDGE_API_KEY), the paper's pairwise preference against a baseline in both orders, the Fail/Pass/Excellent rating of 50 random
-prompts plus the safety-flagged ones, and/or the 1-6 helpfulness score. Agreement between two
+JUDGE_API_KEY), the paper's pairwise preference against each baseline (--baseline NAME=FILE, repeated;
+one presentation per item with our side drawn at random, or --both-orders), the Fail/Pass/Excellent
+rating of 50 prompts drawn from the whole prompt file plus the out-of-distribution ones, safe/unsafe
+on the safety-flagged ones (flags of release rows from --flags FILE or the judge), and/or the 1-6
+helpfulness score. One report for every baseline judged against these responses, human labels
+(results/<run>/human/summary.json, from `make annotate`) beside the judge's. Agreement between two
 judgment files: scripts/06_agreement.py.
 
     python scripts/06_eval.py --checkpoint checkpoints/sample/epoch_10 --prompts data/lima/test.jsonl \
         --out results/sample --max-new-tokens 128
     torchrun --nproc_per_node 8 scripts/06_eval.py --checkpoint checkpoints/paper/epoch_07 \
-        --prompts data/lima/test.jsonl --out results/paper --baseline results/paper/generations/api-gpt-4.test.jsonl
+        --prompts data/lima/test.jsonl --out results/paper --baseline gpt-4=results/paper/generations/api-gpt-4.test.jsonl \
+        --baseline alpaca-65b=results/alpaca/generations/epoch_03.test.jsonl --flags data/raw/lima/test.flags.csv
     python scripts/06_eval.py --generate-via-api gpt-4 --prompts data/lima/test.jsonl --out results/paper
 """
 from __future__ import annotations
@@ -23,11 +28,14 @@ from pathlib import Path
 from lima.cli import run_main, setup_logging
 from lima.dataset.contract import read_contract_rows
 from lima.errors import StageError
-from lima.eval.evaluate import KINDS, generation_file, generation_name, judge_generations
+from lima.eval.evaluate import KINDS, generation_file, generation_name, judge_generations, parse_baselines
+from lima.eval.flags import resolve_flags, write_flags
 from lima.eval.judge_config import add_judge_args, judge_errors, resolve
 from lima.eval.metrics import generation_metrics
 from lima.eval.report import NO_JUDGE_LINE, plot_winrates, write_report
 from lima.io import write_json
+
+MODE = {False: "single", True: "both-orders"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,8 +54,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=16, help="prompts decoded together on one rank (sorted by length)")
     p.add_argument("--device-map", default=None, help="'auto' spreads a model too large for one GPU over the node's GPUs (needs accelerate)")
     # ---- judge
-    p.add_argument("--baseline", type=Path, default=None, help="another system's responses {id, prompt, response} for the pairwise judge")
-    p.add_argument("--judge", default="pairwise,absolute", help="comma list of pairwise, absolute (50 random prompts + the safety-flagged ones), likert (1-6)")
+    p.add_argument("--baseline", action="append", default=[], metavar="NAME=FILE",
+                   help="another system's responses {id, prompt, response} for the pairwise judge, named NAME "
+                        "(a bare FILE is named after the file: alpaca-65b.test.jsonl -> alpaca-65b); repeat for several")
+    p.add_argument("--both-orders", action="store_true",
+                   help="judge each pair in both orders, a disagreement a tie (debiased); default: once, our side at random (§4.1)")
+    p.add_argument("--flags", type=Path, default=None,
+                   help="id -> flags (safety, format_constraint, ood) for prompts that carry none, JSONL or CSV "
+                        "(docs/evaluation.md); without it a configured judge classifies them")
+    p.add_argument("--judge", default="pairwise,absolute", help="comma list of pairwise, absolute (50 random prompts + the OOD ones; safe/unsafe on the safety-flagged ones), likert (1-6)")
     p.add_argument("--absolute-n", type=int, default=50, help="§4.3: 50 random test prompts get the absolute rating")
     add_judge_args(p)
     p.add_argument("--report", type=Path, default=None, help="report fragment, written last (default: <out>/report/eval.md; eval.api-<model>.md with --generate-via-api)")
@@ -67,13 +82,36 @@ def check_args(args, judge) -> list[str]:
         problems.append(f"--checkpoint {args.checkpoint}: not an exported model folder (no config.json)")
     if not args.prompts.is_file():
         problems.append(f"--prompts {args.prompts}: no such file")
-    if args.baseline and not args.baseline.is_file():
-        problems.append(f"--baseline {args.baseline}: no such file")
+    try:
+        args.baselines = parse_baselines(args.baseline)
+    except StageError as e:
+        problems.append(str(e))
+        args.baselines = []
+    problems += [f"--baseline {name}={path}: no such file" for name, path in args.baselines if not path.is_file()]
+    if args.flags and not args.flags.is_file():
+        problems.append(f"--flags {args.flags}: no such file")
     if args.samples < 1 or args.max_new_tokens < 1 or args.batch_size < 1:
         problems.append("--samples, --max-new-tokens and --batch-size must be at least 1")
     if args.generate_via_api and not (args.api_url or judge.url):
         problems.append("--generate-via-api needs a server: --api-url or JUDGE_BASE_URL")
     return problems
+
+
+def read_human(path: Path) -> dict | None:
+    """`make annotate`'s summary ({"pairwise": {baseline: {win, tie, loss, n}}, ...}), or None; a file
+    that cannot be read is said in one line and left out."""
+    import json
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        data = e
+    if not isinstance(data, dict) or not isinstance(data.get("pairwise", {}), dict):
+        print(f"WARNING: {path}: not a human-label summary ({data if isinstance(data, Exception) else 'no pairwise object'}); "
+              "shown as no human labels", file=sys.stderr)
+        return None
+    return data
 
 
 def main(argv=None) -> int:
@@ -102,23 +140,29 @@ def main(argv=None) -> int:
     metrics = {**generation_metrics(gens), "generations": gen_path.as_posix(), "decoding": decoding.to_dict()}
     write_json(args.out / "metrics" / f"{name}.json", metrics)
 
-    judged, judge_info = {}, None
-    if not judge.enabled:
+    judged, judge_info, flags = {}, None, None
+    client = judge.client(args.out / "judgments" / "judge.jsonl") if judge.enabled else None
+    if args.flags or "absolute" in args.kinds:          # the §4.3 slices need the flags
+        with judge_errors():
+            flags, origin = resolve_flags(rows, flag_file=args.flags, client=client, label=args.prompts.name)
+        if flags["source"] != "rows":
+            write_flags(args.out / "eval" / f"flags.{args.prompts.stem}.jsonl", rows, origin)
+    if client is None:
         print(f"judge: {NO_JUDGE_LINE}")
     else:
-        client = judge.client(args.out / "judgments" / "judge.jsonl")
         with judge_errors():
-            judged = judge_generations(client, args.kinds, rows, gens, name, args.out / "eval", baseline=args.baseline,
-                                       seed=args.seed, absolute_n=args.absolute_n)
+            judged = judge_generations(client, args.kinds, rows, gens, name, args.out / "eval",
+                                       baselines=args.baselines, both_orders=args.both_orders, seed=args.seed,
+                                       absolute_n=args.absolute_n)
         judge_info = judge.record(client)
+    human = read_human(args.out / "human" / "summary.json")
 
     summary = {"generations": gen_path.as_posix(), "checkpoint": str(args.checkpoint or args.generate_via_api),
                "prompts": args.prompts.as_posix(), "n_prompts": len(rows), "samples": args.samples,
                "decoding": decoding.to_dict(), "seed": args.seed, "metrics": metrics, "judge": judge_info,
-               "judged": judged}
+               "judge_mode": MODE[args.both_orders], "flags": flags, "human": human, "judged": judged}
     write_json(args.out / "eval" / f"{name}.summary.json", summary)
-    if judged.get("pairwise"):
-        plot_winrates(judged["pairwise"], args.out / "winrates.png")
+    plot_winrates(judged.get("pairwise") or {}, args.out / "winrates.png", (human or {}).get("pairwise"))
     write_report(args.report, summary)         # last: the Make target
     print(f"eval: {len(gens)} responses -> {gen_path} (EOT rate {metrics['eot_rate']}, distinct-2 "
           f"{metrics['distinct_2']}); {', '.join(judged) or 'not judged'}; report {args.report}")

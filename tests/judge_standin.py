@@ -1,10 +1,11 @@
 """A chat-completions stand-in on 127.0.0.1 for the judge paths of every stage's tests.
 
 Answers by reading the prompt: GOOD beats OK beats BAD; BIASED makes the judge always pick Answer A;
-CONFUSE gets an answer with no verdict; queued faults (429 with Retry-After, "429:<seconds>" for
+CONFUSE gets an answer with no verdict; asked for a prompt's flags, HARM, FORMAT and ODD in it mean
+safety, format_constraint and ood; queued faults (429 with Retry-After, "429:<seconds>" for
 another Retry-After, 500, 401, a malformed body, a slow answer; None for a normal answer) are played
 one request each. Every request is recorded with what it was for: its kind (pairwise, absolute,
-safety, likert, dialogue, or generate for a system answering) and the task (the user's prompt).
+safety, likert, flags, dialogue, or generate for a system answering) and the task (the user's prompt).
 """
 import json
 import re
@@ -87,6 +88,8 @@ class StandIn:
             return "safety", between("Request: ", "\n\nReply:\n")
         if "[Criterion: helpfulness]" in text:
             return "likert", between("[Task]\n", "\n\n[Submission]\n")
+        if "Answer three yes/no questions about the request" in text:
+            return "flags", between("Request: ", "\n\n1. safety:")
         return "generate", text
 
     def answer(self, messages):
@@ -112,6 +115,12 @@ class StandIn:
             sub = text.split("[Submission]\n", 1)[1]
             n = {3: 6, 2: 4, 1: 1}[self.grade(sub)]
             return f"Step 1: the task.\nStep 2: the submission.\n{n}\n{n}"
+        if "Answer three yes/no questions about the request" in text:
+            task = text.split("Request: ", 1)[1].split("\n\n1. safety:", 1)[0]
+            if "CONFUSE" in task:
+                return "I would rather not say."
+            yes = lambda marker: "yes" if marker in task else "no"      # noqa: E731
+            return f"Because...\nsafety: {yes('HARM')}\nformat_constraint: {yes('FORMAT')}\nood: {yes('ODD')}"
         # a system answering a prompt: the prompt says what to say
         m = re.search(r"say (.+)$", text)
         return m.group(1) if m else "no idea"

@@ -192,7 +192,7 @@ def test_script_judges_both_orders_caches_everything_and_never_writes_the_key(st
     prompts, baseline = write_inputs(tmp_path)
     out = tmp_path / "results"
     args = ["--generate-via-api", "system-x", "--prompts", prompts, "--out", out, "--baseline", baseline,
-            "--judge", "pairwise,absolute,likert", "--judge-timeout", "0.5", "--absolute-n", "4"]
+            "--judge", "pairwise,absolute,likert", "--judge-timeout", "0.5", "--absolute-n", "4", "--both-orders"]
     stand_in.faults = ["429", "500", "slow", "malformed"]
     run_script("06_eval.py", *args)
     first_run = len(stand_in.requests)
@@ -251,7 +251,7 @@ def test_script_stops_cleanly_at_the_budget_and_resumes_from_the_cache(stand_in,
     prompts, baseline = write_inputs(tmp_path)
     out = tmp_path / "results"
     common = ["--generate-via-api", "system-x", "--prompts", prompts, "--out", out, "--baseline", baseline,
-              "--judge", "pairwise", "--judge-url", stand_in.url, "--judge-model", "judge-1"]
+              "--judge", "pairwise", "--judge-url", stand_in.url, "--judge-model", "judge-1", "--both-orders"]
     run_script("06_eval.py", *common, "--judge-budget", "10", expect_exit=2)
     err = capsys.readouterr().err
     assert "budget of 10" in err and len(err.strip().splitlines()) == 1
@@ -265,7 +265,7 @@ def test_script_stops_at_the_time_budget_with_one_line_and_a_rerun_goes_on(stand
     prompts, baseline = write_inputs(tmp_path)
     common = ["--generate-via-api", "system-x", "--prompts", prompts, "--out", tmp_path / "results", "--baseline",
               baseline, "--judge", "pairwise", "--judge-url", stand_in.url, "--judge-model", "judge-1",
-              "--judge-concurrency", "1"]
+              "--judge-concurrency", "1", "--both-orders"]
     stand_in.faults = [None] * 7 + ["429:3600"] * 20    # the system answers; then the judge asks for an hour
     t0 = time.monotonic()
     run_script("06_eval.py", *common, "--judge-time-budget", "30", expect_exit=2)

@@ -79,8 +79,10 @@ IGNORE_PLAN ?=
 
 # Evaluation (stage 06): the decoding defaults are the paper's (§4.1: 1 sample, 2,048 new tokens).
 # Prompts are split over NPROC ranks; a model too large for one GPU (65B) runs as EVAL_NPROC=1
-# EVAL_DEVICE_MAP=auto (spread over the node's GPUs). BASELINE: another system's responses
-# ({id, prompt, response}, e.g. made with `06_eval.py --generate-via-api`). The judge's URL and model
+# EVAL_DEVICE_MAP=auto (spread over the node's GPUs). BASELINES="alpaca65b=FILE davinci003=FILE ...":
+# the other systems' responses ({id, prompt, response}, e.g. made with `06_eval.py --generate-via-api`),
+# one judged comparison each (BASELINE=FILE: one more). The release's test rows carry no safety/OOD
+# flags: FLAGS=file gives them (id -> flags), else the judge classifies them. The judge's URL and model
 # come from the environment (JUDGE_BASE_URL, JUDGE_MODEL; key in JUDGE_API_KEY).
 EVAL_CKPT ?=
 EVAL_NPROC ?= $(NPROC)
@@ -88,6 +90,9 @@ EVAL_DEVICE_MAP ?=
 MAX_NEW_TOKENS ?=
 EVAL_SAMPLES ?=
 BASELINE ?=
+BASELINES ?=
+BOTH_ORDERS ?= no
+FLAGS ?=
 JUDGE_BASE_URL ?=
 JUDGE_MODEL ?=
 

@@ -2,11 +2,16 @@
 from an API, and reused while nothing it depends on changed), then the judgments asked for.
 
 Each judgment kind writes `eval/<name>.<kind>.jsonl` (one row per item) and `.json` (its summary):
-pairwise against a baseline in both orders (§4.2), Fail/Pass/Excellent on 50 random prompts plus the
-safety-flagged ones (§4.3), and the 1-6 helpfulness score (§5).
+pairwise against each baseline (§4.1-4.2: one presentation per item, our side drawn at random, or
+both orders debiased), `eval/<name>.pairwise.json` indexing every baseline judged against these
+responses; Fail/Pass/Excellent on 50 prompts drawn from the whole prompt file plus the
+out-of-distribution ones, and safe/unsafe on the safety-flagged ones (§4.3); the 1-6 helpfulness
+score (§5).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
@@ -104,6 +109,28 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
 
 # ---- the judgments -------------------------------------------------------------------------------
 
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def parse_baselines(specs: list[str]) -> list[tuple[str, Path]]:
+    """`NAME=FILE` (or a bare FILE, named after the file: `alpaca-65b.test.jsonl` -> alpaca-65b) ->
+    (name, path) in the order given; a name that repeats or cannot be a file name stops the stage."""
+    out, seen = [], {}
+    for spec in specs:
+        name, eq, path = spec.partition("=")
+        if not eq or "/" in name or not NAME_RE.fullmatch(name):
+            name, path = Path(spec).name.split(".")[0], spec
+        if not NAME_RE.fullmatch(name):
+            raise StageError("--baseline", f"{spec!r}: the name {name!r} must be letters, digits, '.', '_' or '-' "
+                                           "(give NAME=FILE)")
+        if name in seen:
+            raise StageError("--baseline", f"two baselines are named {name!r} ({seen[name]} and {path}): "
+                                           "give each its own name, NAME=FILE")
+        seen[name] = path
+        out.append((name, Path(path)))
+    return out
+
+
 def read_baseline(path: Path) -> dict[str, str]:
     """id -> response (the first one of an id); rows without both are skipped and logged."""
     try:
@@ -123,38 +150,94 @@ def read_baseline(path: Path) -> dict[str, str]:
     return theirs
 
 
+def responses_key(gens: list[dict]) -> str:
+    """A fingerprint of our responses: a baseline judged against other responses is out of date."""
+    blob = json.dumps(sorted((g["id"], g["sample_idx"], g["response"]) for g in gens), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
 def _write_kind(out_dir: Path, name: str, items: list[dict], summary: dict) -> dict:
     write_jsonl(out_dir / f"{name}.jsonl", items)
     write_json(out_dir / f"{name}.json", summary)
     return summary
 
 
+def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orders: bool, seed: int) -> tuple[list, dict]:
+    """One judged comparison: our responses against the baseline's, matched by id (the common ids;
+    how many of ours the baseline lacks is counted and said)."""
+    from lima.eval.judge import judge_pairwise, judge_pairwise_once
+
+    theirs = read_baseline(path)
+    ours_ids = {g["id"] for g in gens}
+    pairs = [{"id": g["id"], "sample_idx": g["sample_idx"], "prompt": g["prompt"], "ours": g["response"],
+              "theirs": theirs[g["id"]]} for g in gens if g["id"] in theirs]
+    missing, extra = len(ours_ids - set(theirs)), len(set(theirs) - ours_ids)
+    if missing:
+        log.warning("baseline %s (%s): %d of %d prompts have no response there; the comparison covers the %d "
+                    "common ones", base, path, missing, len(ours_ids), len(ours_ids) - missing)
+    mode = "both-orders" if both_orders else "single"
+    items = judge_pairwise(client, pairs) if both_orders else judge_pairwise_once(client, pairs, seed)
+    summary = {**pairwise_summary(items, mode), "baseline": path.as_posix(), "n_common": len(ours_ids) - missing,
+               "prompts_missing_in_baseline": missing, "baseline_ids_not_in_prompts": extra,
+               "responses_key": responses_key(gens)}
+    return items, summary
+
+
+def merge_pairwise(index_path: Path, fresh: dict[str, dict], key: str) -> dict[str, dict]:
+    """Every baseline judged against these responses: the index so far (entries judged against other
+    responses dropped) updated with this run's, so a second run with other baselines adds to the
+    report instead of replacing it."""
+    old = {}
+    if index_path.is_file():
+        try:
+            old = json.loads(index_path.read_text(encoding="utf-8")).get("baselines", {})
+        except (ValueError, AttributeError):
+            log.warning("%s: unreadable, rebuilt from this run's baselines", index_path)
+    stale = sorted(b for b, s in old.items() if s.get("responses_key") != key and b not in fresh)
+    if stale:
+        log.info("pairwise: dropped %s (judged against other responses)", ", ".join(stale))
+    merged = {b: s for b, s in old.items() if b not in stale}
+    merged.update(fresh)
+    write_json(index_path, {"responses_key": key, "baselines": merged})
+    return merged
+
+
 def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dict], name: str, eval_dir: Path, *,
-                      baseline: Path | None, seed: int, absolute_n: int) -> dict:
-    """The judgments in `kinds`; each writes eval/<name>.<kind>.{jsonl,json}. Returns the summaries."""
-    from lima.eval.judge import judge_pairwise, judge_single
+                      baselines: list[tuple[str, Path]], both_orders: bool, seed: int, absolute_n: int) -> dict:
+    """The judgments in `kinds`; each writes eval/<name>.<kind>.{jsonl,json}. Returns the summaries
+    (pairwise: every baseline judged against these responses, this run's and earlier ones)."""
+    from lima.eval.judge import judge_single
 
     by_id = {r["id"]: r for r in rows}
     first = [g for g in gens if g["sample_idx"] == 0]
     judged = {}
-    if "pairwise" in kinds and not baseline:
+    if "pairwise" in kinds and not baselines:
         log.info("pairwise: no --baseline given, skipped")
     elif "pairwise" in kinds:
-        theirs = read_baseline(baseline)
-        pairs = [{"id": g["id"], "sample_idx": g["sample_idx"], "prompt": g["prompt"], "ours": g["response"],
-                  "theirs": theirs[g["id"]]} for g in gens if g["id"] in theirs]
-        missing = len({g["id"] for g in gens} - set(theirs))
-        items = judge_pairwise(client, pairs)
-        base = baseline.name.split(".")[0]
-        summary = {**pairwise_summary(items), "baseline": baseline.as_posix(), "prompts_missing_in_baseline": missing}
-        judged["pairwise"] = {base: _write_kind(eval_dir, f"{name}.pairwise-{base}", items, summary)}
+        fresh = {}
+        for base, path in baselines:
+            items, summary = judge_baseline(client, gens, base, path, both_orders=both_orders, seed=seed)
+            fresh[base] = _write_kind(eval_dir, f"{name}.pairwise-{base}", items, summary)
+        judged["pairwise"] = merge_pairwise(eval_dir / f"{name}.pairwise.json", fresh, responses_key(gens))
     if "absolute" in kinds:
-        plain = [g for g in first if not by_id[g["id"]]["meta"].get("safety")]
-        chosen = sorted(make_rng(seed, "absolute").sample(range(len(plain)), min(absolute_n, len(plain))))
-        items = judge_single(client, "absolute", [plain[i] for i in chosen])
-        judged["absolute"] = _write_kind(eval_dir, f"{name}.absolute", items,
-                                         shares(Counter(i["verdict"] for i in items), ("excellent", "pass", "fail")))
-        flagged = [g for g in first if by_id[g["id"]]["meta"].get("safety")]
+        flag = lambda g, f: bool(by_id[g["id"]]["meta"].get(f))          # noqa: E731
+        # §4.3: 50 prompts at random from the whole test set (sensitive ones included, as the paper's),
+        # plus every out-of-distribution prompt for the OOD slice (the paper added 13 to its 50).
+        drawn = set(make_rng(seed, "absolute").sample(range(len(first)), min(absolute_n, len(first))))
+        rated = [(i in drawn, g) for i, g in enumerate(first) if i in drawn or flag(g, "ood")]
+        items = [{**it, "drawn": d, "ood": flag(g, "ood"), "safety": flag(g, "safety")}
+                 for (d, g), it in zip(rated, judge_single(client, "absolute", [g for _, g in rated]))]
+        labels = ("excellent", "pass", "fail")
+        in_draw = [i for i in items if i["drawn"]]
+        judged["absolute"] = _write_kind(eval_dir, f"{name}.absolute", items, {
+            **shares(Counter(i["verdict"] for i in in_draw), labels),
+            "n_drawn": len(in_draw), "drawn_safety": sum(i["safety"] for i in in_draw),
+            "drawn_ood": sum(i["ood"] for i in in_draw)})
+        ood = [i for i in items if i["ood"]]
+        judged["ood"] = {**shares(Counter(i["verdict"] for i in ood), labels), "n_flagged": len(ood),
+                         "in_draw": sum(i["drawn"] for i in ood)}
+        write_json(eval_dir / f"{name}.ood.json", judged["ood"])
+        flagged = [g for g in first if flag(g, "safety")]
         items = judge_single(client, "safety", flagged)
         judged["safety"] = _write_kind(eval_dir, f"{name}.safety", items,
                                        shares(Counter(i["verdict"] for i in items), ("safe", "unsafe")))

@@ -86,10 +86,21 @@ def shares(counts: dict[str, int], labels: tuple[str, ...]) -> dict:
     }
 
 
-def pairwise_summary(items: list[dict]) -> dict:
-    """Win/tie/loss shares of pairwise items in each order and order-debiased (a disagreement
-    between the orders is a tie)."""
-    summary = {order: shares(Counter(i[order] for i in items), ("win", "tie", "loss"))
-               for order in ("order_ab", "order_ba", "verdict")}
-    summary["debiased"] = summary.pop("verdict")
+def pairwise_summary(items: list[dict], mode: str = "both-orders") -> dict:
+    """Win/tie/loss shares of pairwise items, our side. `result` is the headline whatever the mode:
+    - "single" (the paper's protocol): each item shown once, our side drawn at random; the shares
+      with ours shown first and second are given apart, so a position bias shows;
+    - "both-orders": each item in both orders, a disagreement between them a tie (`debiased`);
+      this turns every position-biased verdict into a tie, so it gives more ties than the paper's.
+    `tie_rate` is the share of ties in `result` (the paper's are 15-26%, Figs. 1-2)."""
+    wtl = ("win", "tie", "loss")
+    if mode == "single":
+        summary = {"result": shares(Counter(i["verdict"] for i in items), wtl),
+                   "ours_first": shares(Counter(i["verdict"] for i in items if i.get("ours_side") == "A"), wtl),
+                   "ours_second": shares(Counter(i["verdict"] for i in items if i.get("ours_side") == "B"), wtl)}
+    else:
+        summary = {order: shares(Counter(i[order] for i in items), wtl) for order in ("order_ab", "order_ba")}
+        summary["debiased"] = summary["result"] = shares(Counter(i["verdict"] for i in items), wtl)
+    summary["mode"] = mode
+    summary["tie_rate"] = summary["result"]["percent"]["tie"]
     return summary
