@@ -6,7 +6,8 @@ unfiltered Stack Exchange and 2,000 wikiHow examples (diversity and quality, Fig
 Stack Exchange series 2K..32K (quantity, Fig. 6). The Stack Exchange sets are drawn by the §2.1
 sampler (lima/eval/ablations.py says how; capped, and said so, when a pool is shorter); data.md shows
 each set's sites, STEM/Other split, median answer score and length; variants.json, written last, lists
-them. `without-format` drops the rows marked meta.format_constraint (Appendix E: 1,000 -> 994 examples).
+them. `without-format` drops the rows marked meta.format_constraint (Appendix E: 1,000 -> 994 examples);
+GAIR/lima release rows carry no flags, so theirs come from --flags FILE or, failing that, the judge.
 
     python scripts/09_ablation_data.py pools --filtered data/interim/pools/stackexchange.filtered.jsonl \
         --unfiltered data/interim/pools/stackexchange.unfiltered.jsonl --wikihow data/interim/pools/wikihow.jsonl \
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from lima.eval.ablations import (ORDERS, build_variant, describe_set, draw_se, parse_sizes, render_data_report,
                                  se_groups, variant_plan, without_flag)
+from lima.eval.flags import resolve_flags, write_flags
+from lima.eval.judge_config import add_judge_args, judge_errors, resolve
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
 from lima.dataset.contract import ContractError, check_row, read_contract_rows
@@ -49,6 +52,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     nofmt = sub.add_parser("without-format", help="the training set without its meta.format_constraint rows")
     nofmt.add_argument("--train", type=Path, required=True, help="the full training set (stage 04)")
     nofmt.add_argument("--flag", default="format_constraint", help="the meta flag whose rows are dropped")
+    nofmt.add_argument("--flags", type=Path, default=None,
+                       help="id -> flags for rows that carry none (GAIR/lima release rows), JSONL or CSV "
+                            "(docs/evaluation.md); without it a configured judge classifies them")
+    add_judge_args(nofmt)
     nofmt.add_argument("--out", type=Path, required=True, help="output JSONL (+ .stats.json)")
     for q in (pools, nofmt):
         q.add_argument("-v", "--verbose", action="store_true")
@@ -124,17 +131,34 @@ def build_pools(args) -> int:
 
 
 def build_without_format(args) -> int:
+    """The rows without meta.<flag>; release rows (no flags of their own) get theirs from --flags or
+    the judge (lima/eval/flags.py), and the flags used are written beside the output."""
+    judge = resolve(args)
+    if problems := list(judge.problems) + ([f"--flags {args.flags}: no such file"]
+                                           if args.flags and not args.flags.is_file() else []):
+        raise StageError("09_ablation_data.py", "; ".join(problems))
     counts = Counter()
     rows = read_contract_rows(args.train, counts)
+    client = judge.client(args.out.parent / "judgments" / "flags.jsonl") if judge.enabled else None
+    with judge_errors():
+        record, origin = resolve_flags(rows, flag_file=args.flags, client=client, label=args.train.name,
+                                       need=f"the rows with meta.{args.flag} to drop")
+    if record["source"] != "rows":
+        write_flags(args.out.parent / f"flags.{args.train.stem}.jsonl", rows, origin)
     kept, gone = without_flag(rows, args.flag)
     if not gone:
-        raise StageError(args.train, f"no row has meta.{args.flag}: nothing to ablate")
+        hint = ("" if record["source"] == "rows" else
+                f" ({record['n_unflagged']} of {record['n_rows']} rows carry no flags of their own, as GAIR/lima "
+                f"release rows; flag source: {record['source']}): give FLAGS=file (--flags, id -> flags) naming "
+                "the format-constraint training examples (Appendix E: 6), or configure a judge to classify them")
+        raise StageError(args.train, f"no row has meta.{args.flag}: nothing to ablate{hint}")
     funnel = Funnel("ablation_data")
     funnel.read["rows"] = len(rows)
     funnel.kept["examples"] = len(kept)
     funnel.dropped[f"meta.{args.flag}"] = len(gone)
     funnel.dropped.update(counts)
     funnel.notes["dropped_ids"] = [r["id"] for r in gone]
+    funnel.notes["flags"] = record
     write_stats(args.out, funnel, args=args, inputs=describe_inputs([args.train]))
     write_jsonl(args.out, kept)        # last: the Make target
     print(f"ablation data: {len(rows)} -> {len(kept)} examples without meta.{args.flag} -> {args.out}")

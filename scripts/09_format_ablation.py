@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--prompts", type=Path, required=True, help="test prompts; those with meta.<flag> are used")
     p.add_argument("--train", type=Path, default=None, help="the full training set, to count its flagged examples for the report")
     p.add_argument("--flag", default="format_constraint", help="the meta flag of the format-constrained prompts")
+    p.add_argument("--flags", type=Path, default=None,
+                   help="id -> flags for rows that carry none (GAIR/lima release rows), JSONL or CSV (docs/evaluation.md); "
+                        "without it a configured judge classifies the prompts")
     p.add_argument("--out", type=Path, required=True, help="results/<profile>-no-format")
     # ---- decoding (§4.1 defaults)
     p.add_argument("--max-new-tokens", type=int, default=2048, help="§4.1: 2,048 tokens")
@@ -57,7 +60,12 @@ def main(argv=None) -> int:
         raise StageError("09_format_ablation.py", "; ".join(problems))
     from lima.eval.generate import Decoding
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
-    convs, n_examples = flagged_conversations(args.prompts, args.train, args.flag)
+    if args.flags and not args.flags.is_file():
+        raise StageError("--flags", f"{args.flags}: no such file")
+    client = judge.client(args.out / "judgments" / "format_ablation.jsonl") if judge.enabled else None
+    with judge_errors():
+        convs, n_examples, flags = flagged_conversations(args.prompts, args.train, args.flag, flag_file=args.flags,
+                                                         client=client)
 
     gens = {}                   # one response per prompt per model (§4.1)
     for system, ckpt in (("full", args.full), ("ablated", args.ablated)):
@@ -68,7 +76,6 @@ def main(argv=None) -> int:
     if not judge.enabled:
         print(f"judge: {NO_JUDGE}")
     else:
-        client = judge.client(args.out / "judgments" / "format_ablation.jsonl")
         with judge_errors():
             pairwise = judge_format_pairs(client, gens, args.out / "eval" / "format_ablation.jsonl")
         judge_info = judge.record(client)
@@ -76,7 +83,7 @@ def main(argv=None) -> int:
     summary = {"full": f"{args.full.parent.name}/{args.full.resolve().name}",
                "ablated": f"{args.ablated.parent.name}/{args.ablated.resolve().name}",
                "prompts": args.prompts.as_posix(), "flag": args.flag, "n_prompts": len(convs),
-               "format_examples": n_examples, "decoding": decoding.to_dict(), "seed": args.seed,
+               "format_examples": n_examples, "flags": flags, "decoding": decoding.to_dict(), "seed": args.seed,
                "metrics": {k: generation_metrics(v) for k, v in gens.items()}, "judge": judge_info,
                "pairwise": pairwise, "side_by_side": side_by_side(gens)}
     write_json(args.out / "eval" / "format_ablation.json", summary)

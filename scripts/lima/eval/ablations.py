@@ -144,18 +144,34 @@ def without_flag(rows: list[dict], flag: str) -> tuple[list[dict], list[dict]]:
 
 # ---- the format ablation (Appendix E) ------------------------------------------------------------
 
-def flagged_conversations(prompts: Path, train: Path | None, flag: str) -> tuple[list[dict], int | None]:
-    """The prompts with meta.<flag> as one-turn conversations, and how many training examples carry
-    the flag (None without a training set)."""
+def flagged_conversations(prompts: Path, train: Path | None, flag: str, *, flag_file: Path | None = None,
+                          client=None) -> tuple[list[dict], int | None, dict]:
+    """The prompts with meta.<flag> as one-turn conversations, how many training examples carry the
+    flag (None without a training set, or when its rows carry no flags and the flag file names none of
+    them), and where the prompts' flags came from (lima/eval/flags.py: the rows, the flag file, the judge)."""
     from lima.dataset.contract import read_contract_rows
     from lima.errors import StageError
+    from lima.eval.flags import resolve_flags, unflagged_rows
 
     counts = Counter()
-    _, flagged = without_flag(read_contract_rows(prompts, counts), flag)
+    rows = read_contract_rows(prompts, counts)
+    record, _ = resolve_flags(rows, flag_file=flag_file, client=client, label=prompts.name,
+                              need=f"the prompts with meta.{flag}")
+    _, flagged = without_flag(rows, flag)
     if not flagged:
-        raise StageError(prompts, f"no prompt has meta.{flag}")
-    n_examples = len(without_flag(read_contract_rows(train, counts), flag)[1]) if train else None
-    return [{"id": r["id"], "turns": [r["conversations"][0]]} for r in flagged], n_examples
+        hint = ("" if record["source"] == "rows" else
+                f"; {record['n_unflagged']} of {record['n_rows']} carry no flags of their own and the "
+                f"{'flag source (' + record['source'] + ')' if record['source'] != 'none' else 'flag file and judge'} "
+                f"marked none: give FLAGS=file (id -> flags) naming the format-constrained prompts")
+        raise StageError(prompts, f"no prompt has meta.{flag}{hint}")
+    n_examples = None
+    if train:                   # only for the report's count: the flag file, never 1,000 judge calls
+        train_rows = read_contract_rows(train, counts)
+        if flag_file and unflagged_rows(train_rows):
+            resolve_flags(train_rows, flag_file=flag_file, label=train.name, need="the count of flagged examples")
+        n = len(without_flag(train_rows, flag)[1])
+        n_examples = n if n or not unflagged_rows(train_rows) else None
+    return [{"id": r["id"], "turns": [r["conversations"][0]]} for r in flagged], n_examples, record
 
 
 def judge_format_pairs(client, gens: dict[str, list[dict]], items_path: Path) -> dict:
@@ -308,6 +324,9 @@ def render_format_report(summary: dict, no_judge_line: str) -> str:
              f"`{summary['full']}` (trained with the {n_examples}format-constraint examples) against "
              f"`{summary['ablated']}` (trained without them) on the {summary['n_prompts']} test prompts marked "
              "`format_constraint`. The paper shows one example (a sectioned marketing plan) rather than a figure.", ""]
+    if summary.get("flags") and summary["flags"]["source"] != "rows":
+        from lima.eval.flags import describe_source
+        lines += [describe_source(summary["flags"]), ""]
     pw = summary.get("pairwise")
     if pw:
         d = pw["debiased"]
