@@ -73,7 +73,7 @@ def test_every_file_parses_with_ids_well_formed_and_unique_across_files(data):
             if source is not None:
                 assert row["source"] == source, f"{row['id']}: source {row['source']!r}"
             assert isinstance(row.get("meta"), dict) and row["meta"].get("topic"), f"{row['id']}: no meta.topic"
-            for flag in ("safety", "format_constraint"):
+            for flag in ("safety", "format_constraint", "ood"):
                 assert row["meta"].get(flag, True) is True, f"{row['id']}: meta.{flag} must be true or absent"
     assert not [i for i, n in ids.items() if n > 1], "ids repeat across files"
 
@@ -113,6 +113,8 @@ def test_counts_and_flags_meet_the_issue(data):
     assert flagged(train, "safety") >= 3
     assert flagged(test, "safety") >= 2
     assert flagged(train, "format_constraint") >= 3
+    # §4.3's out-of-distribution slice: test prompts only, the paper's own Fig. 4 examples among them
+    assert flagged(test, "ood") >= 2 and not flagged(train + dev, "ood")
     assert len(data["dialogues.jsonl"]) >= 6
     assert len(data["scripted_conversations.jsonl"]) == 10
     assert {r["meta"]["group"] for r in train + dev} == {"A"}
