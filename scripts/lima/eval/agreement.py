@@ -48,6 +48,15 @@ def item_score(a: str, b: str) -> float:
     return 0.0
 
 
+def pool(results: list[dict]) -> dict:
+    """Several tie_discounted_accuracy results as one score over all their items (each item weighs the
+    same, so an annotator pair with more shared items counts more), e.g. every pair of annotators."""
+    full, half, zero = (sum(r[k] for r in results) for k in ("full", "half", "zero"))
+    n = full + half + zero
+    return {"n_items": n, "agreement": round((full + 0.5 * half) / n, 4) if n else None,
+            "full": full, "half": half, "zero": zero}
+
+
 def tie_discounted_accuracy(a: dict, b: dict, *, items: int = 0, seed: int = 0) -> dict:
     """Score over the shared keys; `items` > 0 draws that many of them at random (the paper: 50)."""
     shared = sorted(set(a) & set(b))
