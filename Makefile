@@ -305,13 +305,48 @@ $(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE_FILES) $(FLAGS) $(HUMAN_
 ## Stage 06: the chosen checkpoint on the test prompts: metrics, and the judge if JUDGE_BASE_URL/JUDGE_MODEL
 eval: $(EVAL_REPORT)
 
+# ---- 06 the human preference study (§4, Appendix C): a labelling page, a crowd CSV round trip ------
+# Not in `all`: people label. `make annotate` builds the study from the test generations and the
+# baselines (BASELINES="name=file ...", or BASELINE=file) into results/<run>/human/ and serves the page on
+# 127.0.0.1 until Ctrl-C; ANNOTATORS="alice,bob" splits the items outside the 50 shared ones among them
+# (empty: an open study, anyone labels everything). `make annotate-report` writes the figures.
+ANNOTATORS ?=
+ANNOTATE_PORT ?=
+HUMAN_DIR := $(RESULTS)/$(RUN)/human
+HUMAN_REPORT := $(RESULTS)/$(RUN)/report/human.md
+# Stage 06's generation file of the chosen checkpoint, named as 06_eval.py names it (expanded when the
+# recipe runs, after the evaluation it depends on has resolved the `selected` link).
+ANNOTATE_GENS = $(RESULTS)/$(RUN)/generations/$(notdir $(realpath $(EVAL_CKPT_DIR))).$(basename $(notdir $(EVAL_PROMPTS))).jsonl
+ANNOTATE_ARGS = --generations $(ANNOTATE_GENS) --study $(HUMAN_DIR) $(foreach b,$(BASELINES) $(BASELINE),--baseline $(b)) \
+          $(if $(ANNOTATORS),--annotators "$(ANNOTATORS)") --seed $(SEED)
+
+## Human study (§4): serve the labelling page on 127.0.0.1 (ANNOTATORS, ANNOTATE_PORT; Ctrl-C stops it)
+annotate: $(EVAL_REPORT) | $(VENV_STAMP)
+	$(PY) scripts/06_annotate.py serve $(ANNOTATE_ARGS) $(if $(ANNOTATE_PORT),--port $(ANNOTATE_PORT))
+
+## Human study: the items as CSV for a crowd platform -> results/<run>/human/crowd/{pairwise,absolute}.csv
+annotate-export: $(EVAL_REPORT) | $(VENV_STAMP)
+	$(PY) scripts/06_annotate.py export $(ANNOTATE_ARGS)
+
+## Human study: a crowd platform's answers (CSV=results.csv) into results/<run>/human/labels.jsonl
+annotate-import: | $(VENV_STAMP)
+	$(if $(CSV),,$(error annotate-import: name the platform's results file, e.g. make annotate-import CSV=results.csv))
+	$(PY) scripts/06_annotate.py import $(CSV) --study $(HUMAN_DIR)
+
+# The labels change while people work: the summary follows them (and the judge's verdicts, for agreement).
+$(HUMAN_REPORT): $(wildcard $(HUMAN_DIR)/items.jsonl $(HUMAN_DIR)/labels.jsonl) $(EVAL_REPORT) $(SRC_06_annotate) | $(VENV_STAMP)
+	$(PY) scripts/06_annotate.py summary --study $(HUMAN_DIR) --eval $(RESULTS)/$(RUN)/eval --report $@
+
+## Human study: results/<run>/human/summary.json and report/human.md from the labels (joins REPORT.md)
+annotate-report: $(HUMAN_REPORT)
+
 # ---- 08 the report ---------------------------------------------------------------------------------
 REPORT := $(RESULTS)/$(RUN)/REPORT.md
 REPORT_INPUTS := $(SE_DUMPS) $(if $(WH_CSV),$(WH_CSV),$(WH_CACHE)) $(REDDIT_DUMPS) $(AUTHORED) $(SUPERNI) \
           $(if $(LIMA_RELEASE),$(LIMA_RELEASE))
 
 # The separate experiments' fragments join the report once they exist (make dialogue, ablations, ...).
-REPORT_EXTRA := $(wildcard $(RESULTS)/$(PROFILE)-dialogue/report/dialogue.md \
+REPORT_EXTRA := $(wildcard $(RESULTS)/$(RUN)/report/human.md $(RESULTS)/$(PROFILE)-dialogue/report/dialogue.md \
           $(RESULTS)/$(PROFILE)-ablations/report/ablations.md $(RESULTS)/$(PROFILE)-no-format/report/format_ablation.md)
 
 # The data fragment is the profile's (DATA_REPORT), named outright: a RUN=<variant> report has none of its own.
@@ -475,7 +510,7 @@ bench: $(VENV_STAMP)
 
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE BASELINES BOTH_ORDERS FLAGS JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
+	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE BASELINES BOTH_ORDERS FLAGS ANNOTATORS ANNOTATE_PORT JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:
@@ -489,4 +524,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: plan preflight select review report base train eval venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

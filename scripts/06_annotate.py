@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     build.add_argument("--absolute", type=int, default=ABSOLUTE_ITEMS,
                        help="Fail/Pass/Excellent items on random prompts (§4.3: 50; 0 = none)")
     build.add_argument("--annotators", default="",
-                       help=f"the roster, comma-separated ({NAME_RULE}): the items outside the shared ones are "
+                       help=f"the roster, separated by commas or spaces ({NAME_RULE}): the items outside the shared ones are "
                             "split among them; empty = an open study where anyone labels every item")
     build.add_argument("--seed", type=int, default=0)
     study = argparse.ArgumentParser(add_help=False)
@@ -64,7 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build(args) -> tuple[dict, list[dict]]:
-    roster = [a.strip() for a in args.annotators.split(",") if a.strip()]
+    roster = [a for a in re.split(r"[,\s]+", args.annotators) if a]
     study, items = build_study(args.generations, parse_baselines(args.baseline), shared=args.shared,
                                absolute=args.absolute, annotators=roster, seed=args.seed)
     if not items:
@@ -84,7 +85,9 @@ def main(argv=None) -> int:
         from lima.eval.annotate.server import Study, serve
         study, items = build(args)
         store = LabelStore(args.study / "labels.jsonl")
-        signal.signal(signal.SIGTERM, signal.default_int_handler)     # `kill` stops it as Ctrl-C does
+        # Ctrl-C stops it even when started in the background (where the shell ignores SIGINT), and so does `kill`.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.default_int_handler)
         try:
             serve(Study(study, items, store), args.port, announce=lambda line: print(line, flush=True))
         except OSError as e:
@@ -113,7 +116,8 @@ def main(argv=None) -> int:
         wtl = "; ".join(f"{b} {c['win']}/{c['tie']}/{c['loss']}" for b, c in summary["pairwise"].items()) or "no baseline"
         hh, hj = summary["agreement"]["human_human"], summary["agreement"]["human_judge"]
         fmt = lambda r: f"{r['agreement']:.0%} on {r['n_items']}" if r["agreement"] is not None else "n/a"  # noqa: E731
-        print(f"human study: {summary['labels']['counted']} labels from {len(summary['annotators'])} annotator(s); "
+        active = sum(1 for a in summary["annotators"] if a["labels"])
+        print(f"human study: {summary['labels']['counted']} labels from {active} annotator(s); "
               f"win/tie/loss {wtl}; agreement annotators {fmt(hh)}, with the judge {fmt(hj)} "
               f"(paper 78-82%) -> {args.report}")
     return 0

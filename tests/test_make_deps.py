@@ -24,8 +24,9 @@ import pytest
 from conftest import ROOT, SCRIPTS, tracked_copy
 from lima.deps import project_sources
 
-# The goals from which every stage rule is reached: the chain, then the separate experiments.
-GOALS = ("all", "dialogue", "ablations", "format-ablation")
+# The goals from which every stage rule is reached: the chain, then the separate experiments and the
+# human study's summary.
+GOALS = ("all", "dialogue", "ablations", "format-ablation", "annotate-report")
 STAGE_SCRIPT = re.compile(r"^scripts/(\d\d_\w+)\.py$")
 ENV = {k: v for k, v in os.environ.items()
        if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "JUDGE_BASE_URL", "JUDGE_MODEL")}
