@@ -130,3 +130,51 @@ def test_touching_a_stage_04_input_reruns_04_onward_only(built):
         assert later in plan, later
     for earlier in ("01_stackexchange.py", "02_wikihow.py", "03_reddit.py", "00_tiny_base.py"):
         assert earlier not in plan, earlier
+
+
+def test_make_eval_with_two_baselines_and_release_rows_without_flags(built, tmp_path):
+    """Issue 15's end-to-end check, in a copy of the built tree (the other tests keep theirs): `make eval
+    BASELINES="a=... b=..."` gives one report with both bars and the paper's numbers beside them, judging
+    pairs only (the rest is cached); on release-like test rows (no flags) the safety slice is filled
+    from the judge's classification and the report says where the flags came from."""
+    work, env, *_ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(work, copy, symlinks=True)
+    res = copy / "results" / "sample"
+    choice = json.loads((res / "selection.json").read_text())["choice"]
+    test = jsonl(copy / "data" / "lima" / "test.jsonl")
+    a = tmp_path / "alpaca65b.jsonl"
+    a.write_text("".join(json.dumps({"id": r["id"], "prompt": r["conversations"][0], "response": "OK answer"}) + "\n"
+                         for r in test))
+    b = tmp_path / "davinci003.jsonl"                    # lacks two test ids
+    b.write_text("".join(json.dumps({"id": r["id"], "prompt": r["conversations"][0], "response": "GOOD answer"}) + "\n"
+                         for r in test[2:]))
+    with StandIn() as judge:
+        env2 = {**env, "JUDGE_BASE_URL": judge.url}
+        goal = ["make", "eval", f"BASELINES=alpaca65b={a} davinci003={b}"]
+        proc = subprocess.run(goal, cwd=copy, env=env2, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert [r["kind"] for r in judge.requests] == ["pairwise"] * (2 * len(test) - 2)   # one presentation each
+        assert subprocess.run([*goal, "-q"], cwd=copy, env=env2).returncode == 0          # a second make: nothing
+        report = (res / "report" / "eval.md").read_text()
+        rows = [line for line in report.splitlines() if line.startswith(("| `alpaca65b`", "| `davinci003`"))]
+        assert len(rows) == 2 and "64 / 19 / 17" in rows[0] and "54 / 23 / 23" in rows[1]
+        assert f"{len(test) - 2} (2 prompts missing in the baseline)" in rows[1]
+        assert "Judge mode `single`" in report and (res / "winrates.png").stat().st_size > 5000
+        for row in jsonl(res / "eval" / f"{choice}.test.pairwise-davinci003.jsonl"):
+            assert row["ours_side"] in ("A", "B") and row["verdict"] in ("win", "tie", "loss")
+
+        # release-like rows: every flag gone, meta.from_release set; the sensitive ones say HARM to the stand-in
+        release = tmp_path / "release.jsonl"
+        release.write_text("".join(json.dumps({"id": r["id"], "source": r["source"], "meta": {"from_release": True},
+                                               "conversations": [("HARM " if r["meta"].get("safety") else "")
+                                                                 + r["conversations"][0]]}) + "\n" for r in test))
+        n_safety = sum(bool(r["meta"].get("safety")) for r in test)
+        proc = subprocess.run(["make", "eval", f"EVAL_PROMPTS={release}"], cwd=copy, env=env2, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"WARNING: {len(test)} of {len(test)} release.jsonl carry no safety/format_constraint/ood flag" in proc.stderr
+    summary = json.loads((res / "eval" / f"{choice}.release.summary.json").read_text())
+    assert summary["flags"]["source"] == "judge" and summary["judged"]["safety"]["n"] == n_safety > 0
+    report = (res / "report" / "eval.md").read_text()
+    assert "judge's classification" in report and "Safety-flagged prompts" in report

@@ -1,5 +1,6 @@
 """An LLM judge over any OpenAI-compatible chat-completions server (OpenAI, vLLM, llama.cpp, ...),
-with the paper's pairwise prompt (§4.1, Appendix C) and our absolute, safety and 1-6 prompts.
+with the paper's pairwise prompt (§4.1, Appendix C), shown once with our side at random or in both
+orders, and our absolute, safety, 1-6 and prompt-flag prompts.
 
 The client retries 429, 5xx, timeouts and malformed bodies with exponential backoff (a `Retry-After`
 header wins, but no wait is longer than `max_wait`: a server asking for an hour must not stall the

@@ -96,7 +96,7 @@ def render_pairwise(pairwise: dict, human: dict | None, judge_model: str | None,
     if not names:
         return []
     lines = ["### Pairwise preference against each baseline (§4.2, Figs. 1-2; win / tie / loss, %, our side)", "",
-             f"| baseline | prompts judged | ours, judge{f' `{judge_model}`' if judge_model else ''} | judge mode "
+             f"| baseline | items judged | ours, judge{f' `{judge_model}`' if judge_model else ''} | judge mode "
              "| tie rate | ours, human | paper, GPT-4 judge (Fig. 2) | paper, human (Fig. 1) |",
              "|---|---|---|---|---|---|---|---|"]
     for name in names:
