@@ -334,6 +334,8 @@ annotate-import: | $(VENV_STAMP)
 	$(PY) scripts/06_annotate.py import $(CSV) --study $(HUMAN_DIR)
 
 # The labels change while people work: the summary follows them (and the judge's verdicts, for agreement).
+# Stage 06's report reads summary.json back; the summary rewrites it only when its content changes, so
+# the two rules settle after one round instead of remaking each other.
 $(HUMAN_REPORT): $(wildcard $(HUMAN_DIR)/items.jsonl $(HUMAN_DIR)/labels.jsonl) $(EVAL_REPORT) $(SRC_06_annotate) | $(VENV_STAMP)
 	$(PY) scripts/06_annotate.py summary --study $(HUMAN_DIR) --eval $(RESULTS)/$(RUN)/eval --report $@
 

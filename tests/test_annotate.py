@@ -361,6 +361,10 @@ def test_summary_script_writes_the_contract_and_the_fragment(tmp_path, inputs):
     assert "| alpaca-65b |" in text and "53 / 21 / 26" in text and "82%" in text and "(report/human.png)" in text
     assert (report.parent / "human.png").stat().st_size > 1000
     assert "no response for 2 of our prompts" in text
+    # Rerun with nothing new: summary.json keeps its time (stage 06's report, which reads it, stays current).
+    before = (human / "summary.json").stat().st_mtime_ns
+    run_script("06_annotate.py", "summary", "--study", human, "--eval", tmp_path / "run" / "eval", "--report", report)
+    assert (human / "summary.json").stat().st_mtime_ns == before
     assert run_script("06_annotate.py", "summary", "--study", tmp_path / "none", "--report", report, expect_exit=2) == 2
 
 

@@ -12,6 +12,7 @@ Counting rules (the paper gives none for several labels per item):
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from itertools import combinations
 from pathlib import Path
@@ -227,8 +228,18 @@ def plot_bars(pairwise: dict, out: Path) -> Path | None:
 
 
 def write_outputs(summary: dict, study_dir: Path, report: Path) -> None:
-    """summary.json, the bars beside the fragment, then the fragment (Make's target) last."""
-    write_json(Path(study_dir) / "summary.json", summary)
+    """summary.json, the bars beside the fragment, then the fragment (Make's target) last.
+
+    summary.json is rewritten only when its content changes: stage 06's report reads it (and is remade
+    when it is newer) while this summary reads the judge's verdicts that stage 06 rewrites, so an
+    unchanged summary keeping its time is what lets the two settle instead of remaking each other."""
+    path = Path(study_dir) / "summary.json"
+    try:
+        same = json.loads(path.read_text(encoding="utf-8")) == json.loads(json.dumps(summary))
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        write_json(path, summary)
     png = plot_bars(summary["pairwise"], Path(report).with_suffix(".png"))
     # REPORT.md lies in the run's folder, one above report/: the link is relative to it.
     link = f"{Path(report).parent.name}/{png.name}" if png else None
