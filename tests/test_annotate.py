@@ -392,3 +392,23 @@ def test_serve_prints_the_url_and_stops_on_ctrl_c_leaving_whole_lines(tmp_path, 
     assert (human / "labels.jsonl").read_bytes().endswith(b"\n")
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url, timeout=5)
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists() or not __import__("shutil").which("make"), reason="needs make and a git checkout")
+def test_make_annotate_passes_baselines_roster_and_the_chosen_generations(tmp_path):
+    """`make -n annotate`: the generation file of the `selected` epoch, every baseline of BASELINES and
+    BASELINE, the roster; the evaluation it depends on is taken as done (-o)."""
+    (tmp_path / "ckpt" / "sample" / "epoch_07").mkdir(parents=True)
+    (tmp_path / "ckpt" / "sample" / "selected").symlink_to("epoch_07")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    res = tmp_path / "results"
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "annotate", "annotate-import", f"RESULTS={res}",
+                           f"CKPT_ROOT={tmp_path / 'ckpt'}", "BASELINES=a=x.jsonl b=y.jsonl", "BASELINE=z.test.jsonl",
+                           "ANNOTATORS=alice bob", "ANNOTATE_PORT=0", "CSV=answers.csv", "-o", f"{res}/sample/report/eval.md"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    serve = next(line for line in proc.stdout.splitlines() if "06_annotate.py serve" in line)
+    assert f"--generations {res}/sample/generations/epoch_07.test.jsonl --study {res}/sample/human" in serve
+    assert "--baseline a=x.jsonl --baseline b=y.jsonl --baseline z.test.jsonl" in serve
+    assert '--annotators "alice bob"' in serve and serve.endswith("--port 0")
+    assert f"06_annotate.py import answers.csv --study {res}/sample/human" in proc.stdout

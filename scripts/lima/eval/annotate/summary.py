@@ -207,7 +207,7 @@ def plot_bars(pairwise: dict, out: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(bars) + 1.6))
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(bars) + 1.9))
     for y, (label, values) in enumerate(reversed(bars)):
         left = 0.0
         for value, color, name in zip(values, ("#4c8c4a", "#c8c8c8", "#b5524b"), ("wins", "ties", "loses")):
@@ -219,8 +219,8 @@ def plot_bars(pairwise: dict, out: Path) -> Path | None:
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of items, our side")
     ax.set_title("Human preference (cf. the paper's Figure 1)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
+    fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     with atomic_write(out, "wb", encoding=None) as f:
         fig.savefig(f, format="png", dpi=120, metadata={"Software": None})
     plt.close(fig)
