@@ -198,6 +198,10 @@ def test_api_refuses_odd_names_roster_strangers_bad_labels_and_unknown_items(ser
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code == 400
+    req = urllib.request.Request(f"{url}/api/study", headers={"Host": "attacker.example:80"})
+    with pytest.raises(urllib.error.HTTPError) as e:                # DNS rebinding: another site's name
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 403
     for page in ("/", "/static/app.js", "/static/style.css"):
         with urllib.request.urlopen(url + page, timeout=10) as r:
             assert r.status == 200 and len(r.read()) > 500

@@ -142,7 +142,17 @@ def make_handler(study: Study):
             except BadRequest as e:
                 self._json(e.status, {"error": str(e)})
 
+        def _foreign_host(self) -> bool:
+            """A page from another site reaching 127.0.0.1 through DNS rebinding names its own host."""
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+            if host in ("127.0.0.1", "localhost", "::1"):
+                return False
+            self._json(HTTPStatus.FORBIDDEN, {"error": "open this page as http://127.0.0.1:<port>/"})
+            return True
+
         def do_GET(self):
+            if self._foreign_host():
+                return
             url = urlsplit(self.path)
             if url.path in STATIC:
                 name, ctype = STATIC[url.path]
@@ -165,6 +175,8 @@ def make_handler(study: Study):
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {url.path[:80]}"})
 
         def do_POST(self):
+            if self._foreign_host():
+                return
             if urlsplit(self.path).path != "/api/label":
                 return self._json(HTTPStatus.NOT_FOUND, {"error": "no such endpoint"})
             length = int(self.headers.get("Content-Length") or 0)
