@@ -110,6 +110,10 @@ def test_a_study_without_items_or_with_bad_files_says_so(tmp_path, inputs):
         build_study(gens, {"b": tmp_path / "absent.jsonl"})
     with pytest.raises(StageError, match="no study here"):
         load_study(tmp_path / "nothing")
+    study, items = make_study(tmp_path, inputs)
+    (tmp_path / "human" / "items.jsonl").write_text('{"item_id": "cut')          # a study file cut short
+    write_study(tmp_path / "human", study, items)
+    assert load_study(tmp_path / "human") == (study, items)
 
 
 # ---- the label store --------------------------------------------------------------------------------

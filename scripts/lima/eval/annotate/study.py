@@ -148,12 +148,15 @@ def write_study(study_dir: Path, study: dict, items: list[dict]) -> None:
     """items.jsonl then study.json, each atomically; rewritten only when they change, so a restart
     of the page touches nothing (Make's view of the study stays current)."""
     study_dir = Path(study_dir)
-    old_items = study_dir / "items.jsonl"
-    if not old_items.is_file() or list(read_jsonl(old_items)) != items:
-        write_jsonl(old_items, items)
-    path = study_dir / "study.json"
-    if not path.is_file() or json.loads(path.read_text(encoding="utf-8")) != study:
-        write_json(path, study)
+    def same(path: Path, read) -> bool:
+        try:
+            return read(path)
+        except (OSError, ValueError, UnicodeDecodeError):      # absent or unreadable: rewrite it
+            return False
+    if not same(study_dir / "items.jsonl", lambda p: list(read_jsonl(p)) == items):
+        write_jsonl(study_dir / "items.jsonl", items)
+    if not same(study_dir / "study.json", lambda p: json.loads(p.read_text(encoding="utf-8")) == study):
+        write_json(study_dir / "study.json", study)
 
 
 def load_study(study_dir: Path) -> tuple[dict, list[dict]]:
