@@ -40,3 +40,14 @@ def test_a_fragment_named_outright_must_exist_and_be_a_known_part(tmp_path, caps
     (tmp_path / "notes.md").write_text("x")
     run_script("08_report.py", "--results", run, "--fragments", tmp_path / "notes.md", expect_exit=2)
     assert "unknown report part" in capsys.readouterr().err
+
+
+def test_the_human_study_fragment_joins_the_report_after_the_evaluation(tmp_path):
+    """make annotate-report writes report/human.md; the Makefile names it in REPORT_EXTRA."""
+    run = tmp_path / "results" / "run"
+    fragments(run, ["data", "train", "selection", "eval", "human"])
+    run_script("08_report.py", "--results", run, "--interim", tmp_path / "interim",
+               "--fragments", run / "report" / "human.md")
+    report = (run / "REPORT.md").read_text()
+    assert report.index("## eval part") < report.index("## human part")
+    assert report.count("## human part") == 1 and "Human preference study" in report

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from lima.errors import StageError
 
-PARTS = ("data", "train", "selection", "eval", "dialogue", "ablations", "format_ablation")
+PARTS = ("data", "train", "selection", "eval", "human", "dialogue", "ablations", "format_ablation")
 TITLES = {"data": "Data (Table 1)", "train": "Training (§3)", "selection": "Checkpoint selection (§3)",
-          "eval": "Evaluation (§4)", "dialogue": "Multi-turn dialogue (§6)", "ablations": "Ablations (§5)",
+          "eval": "Evaluation (§4)", "human": "Human preference study (§4, Appendix C)", "dialogue": "Multi-turn dialogue (§6)", "ablations": "Ablations (§5)",
           "format_ablation": "Format constraints (Appendix E)"}
 FUNNELS = ("stackexchange", "wikihow", "writingprompts", "askreddit")
 # The report and manifest are outputs of this stage: never checksummed into themselves.
