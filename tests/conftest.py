@@ -58,6 +58,14 @@ def realdata():
     return REALDATA
 
 
+@pytest.fixture
+def stand_in():
+    """An OpenAI-compatible judge stand-in on 127.0.0.1 (judge_standin.py), stopped after the test."""
+    from judge_standin import StandIn
+    with StandIn() as s:
+        yield s
+
+
 # ---- a toy fine-tuning task shared by the training and generation tests ---------------------------
 TOY_TEXTS = [f"The number {i} is {'even' if i % 2 == 0 else 'odd'}. Bread needs flour, water and salt." for i in range(200)]
 

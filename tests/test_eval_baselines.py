@@ -14,17 +14,10 @@ import subprocess
 import pytest
 
 from conftest import ROOT, run_script, write_rows
-from judge_standin import StandIn
 from lima.errors import StageError
 from lima.eval.evaluate import parse_baselines
 from lima.eval.judge import ours_side
 from lima.eval.report import PAPER_PAIRWISE, bar_rows, paper_baseline
-
-
-@pytest.fixture
-def stand_in():
-    with StandIn() as s:
-        yield s
 
 
 # q1..q3 graded; b1..b6 make the stand-in pick Answer A whatever it reads (a position-biased judge).

@@ -25,12 +25,6 @@ from lima.retry import retry_after_seconds
 SECRET = "sk-test-DO-NOT-WRITE-9f8e7d"
 
 
-@pytest.fixture
-def stand_in():
-    with StandIn() as s:
-        yield s
-
-
 # ---- parsing --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text,expected", [

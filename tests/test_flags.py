@@ -12,16 +12,9 @@ from collections import Counter
 import pytest
 
 from conftest import run_script, write_rows
-from judge_standin import StandIn
 from lima.errors import StageError
 from lima.eval.flags import describe_source, read_flag_file, resolve_flags, unflagged_rows
 from lima.eval.judge import ChatClient, parse_flags
-
-
-@pytest.fixture
-def stand_in():
-    with StandIn() as s:
-        yield s
 
 
 def release_rows():
