@@ -289,3 +289,17 @@ def test_training_fingerprint_changes_with_every_module_of_its_closure(tmp_path)
         finally:
             path.write_bytes(text)
     assert fingerprint(code, {"lr": 1e-5}) == before
+
+
+@needs_make
+@pytest.mark.parametrize("spec", ["", "all", "5-10,last", "3,7", "1-3, 12,last", "last", "9-20"])
+def test_the_makefile_asks_for_dev_generations_of_exactly_the_epochs_training_exports(spec):
+    """The Makefile reads KEEP_EPOCHS in shell (it must know the dev targets before Python runs);
+    it has to name the epochs stage 05's own parser exports, no more (a target nobody makes) and
+    no fewer (an epoch left out of Appendix B)."""
+    from lima.train.checkpoint import parse_keep
+    proc = make(ROOT, "-qp", "help", f"KEEP_EPOCHS={spec}", "EPOCHS=12")     # `help` runs no stage, writes nothing
+    line = re.search(r"^DEV_GENS := (.*)$", proc.stdout, re.M)
+    assert line, proc.stderr[-2000:]
+    asked = sorted(int(m) for m in re.findall(r"epoch_(\d\d)\.md", line.group(1)))
+    assert asked == sorted(parse_keep(spec or "5-10,last", 12))
