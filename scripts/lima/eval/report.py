@@ -208,7 +208,13 @@ def write_report(path: Path, summary: dict) -> None:
 def plot_winrates(pairwise: dict, out: Path, human: dict | None = None) -> Path | None:
     """The paper's figure in our terms: one stacked win / tie / loss bar per baseline and judge (ours
     by the judge, ours by the annotators, the paper's GPT-4 judge and crowd workers), grouped by baseline."""
-    bars = bar_rows(pairwise, human)
+    return draw_stacked_bars(bar_rows(pairwise, human), out, "Pairwise preference per baseline (cf. the paper's Figs. 1 "
+                             "and 2)", "% of prompts, our side (paper: hatched)")
+
+
+def draw_stacked_bars(bars: list[tuple[str, str, tuple]], out: Path, title: str, xlabel: str) -> Path | None:
+    """Stacked win / tie / loss bars, (group, label, (win, tie, loss) %) top to bottom, a gap between
+    groups, the paper's rows (labels starting "paper") hatched; written atomically. None when no bar."""
     if not bars:
         return None
     import matplotlib
@@ -218,10 +224,10 @@ def plot_winrates(pairwise: dict, out: Path, human: dict | None = None) -> Path 
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(bars) + 1.8))
     colors = ("#4c8c4a", "#c8c8c8", "#b5524b")
     ys, y, last = [], 0.0, None
-    for base, _, _ in bars:                      # a gap between baselines
-        y += 0.6 if last is not None and base != last else 0.0
+    for group, _, _ in bars:                     # a gap between baselines
+        y += 0.6 if last is not None and group != last else 0.0
         ys.append(y)
-        y, last = y + 1, base
+        y, last = y + 1, group
     for i, ((_, label, values), yy) in enumerate(zip(bars, ys)):
         left = 0
         for value, color, name in zip(values, colors, ("wins", "ties", "loses")):
@@ -233,12 +239,12 @@ def plot_winrates(pairwise: dict, out: Path, human: dict | None = None) -> Path 
     ax.set_yticks(ys, [b[1] for b in bars], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
-    ax.set_xlabel("% of prompts, our side (paper: hatched)")
-    ax.set_title("Pairwise preference per baseline (cf. the paper's Figs. 1 and 2)", fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=9)
     fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out, "wb", encoding=None) as f:
-        fig.savefig(f, format="png", dpi=120)
+        fig.savefig(f, format="png", dpi=120, metadata={"Software": None})
     plt.close(fig)
     return out

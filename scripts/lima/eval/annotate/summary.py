@@ -192,39 +192,15 @@ def render(summary: dict, png: str | None) -> str:
 
 def plot_bars(pairwise: dict, out: Path) -> Path | None:
     """Stacked win/tie/loss bars per baseline, ours (humans) above the paper's human row (Fig. 1)."""
-    from lima.eval.report import PAPER_PAIRWISE, paper_baseline
+    from lima.eval.report import PAPER_PAIRWISE, draw_stacked_bars, paper_baseline
 
     bars = []
     for b, c in pairwise.items():
         if c["n"]:
-            bars.append((f"ours vs {b} (humans, n={c['n']})", tuple(100 * c[k] / c["n"] for k in WTL)))
-            key = paper_baseline(b)
-            if key:
-                bars.append((f"paper: LIMA vs {key} (humans)", PAPER_PAIRWISE[key]["human"]))
-    if not bars:
-        return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(bars) + 1.9))
-    for y, (label, values) in enumerate(reversed(bars)):
-        left = 0.0
-        for value, color, name in zip(values, ("#4c8c4a", "#c8c8c8", "#b5524b"), ("wins", "ties", "loses")):
-            ax.barh(y, value, left=left, color=color, label=name if y == 0 else None)
-            if value >= 6:
-                ax.text(left + value / 2, y, f"{value:.0f}%", ha="center", va="center", fontsize=8)
-            left += value
-    ax.set_yticks(range(len(bars)), [b[0] for b in reversed(bars)], fontsize=8)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("% of items, our side")
-    ax.set_title("Human preference (cf. the paper's Figure 1)")
-    fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    with atomic_write(out, "wb", encoding=None) as f:
-        fig.savefig(f, format="png", dpi=120, metadata={"Software": None})
-    plt.close(fig)
-    return out
+            bars.append((b, f"ours vs {b} (humans, n={c['n']})", tuple(100 * c[k] / c["n"] for k in WTL)))
+            if key := paper_baseline(b):
+                bars.append((b, f"paper: LIMA vs {key} (humans)", PAPER_PAIRWISE[key]["human"]))
+    return draw_stacked_bars(bars, Path(out), "Human preference (cf. the paper's Figure 1)", "% of items, our side")
 
 
 def write_outputs(summary: dict, study_dir: Path, report: Path) -> None:
