@@ -479,8 +479,6 @@ $(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PRO
 ## Format constraints (Appendix E): train <profile>-no-format without them; both judged on the format-constrained prompts
 format-ablation: $(FORMAT_REPORT)
 
-#### stage-rules-end (stages 02 and 03 add their rules above this line)
-
 #################################################################################
 # THE WHOLE CHAIN                                                               #
 #################################################################################

@@ -1,6 +1,7 @@
 # The paper's run: real dumps under data/raw/ (or paths given on the command line), Table 1's
-# quotas, the paper's hyperparameters. The scripts' argparse defaults hold the paper's values, so
-# this file names inputs and repeats no number.
+# quotas, the paper's hyperparameters. The training recipe and the decoding are left empty here: the
+# scripts' argparse defaults hold the paper's values. The numbers this file does set are Table 1's
+# quotas, the pools' sizes, §5's ablation sizes and smaller-model recipe, and the node layout.
 
 # One <site>.7z per Stack Exchange site (or extracted <site>/Posts.xml folders).
 SE_DUMPS ?= data/raw/stackexchange
