@@ -184,8 +184,8 @@ CKPT_ROOT ?= checkpoints
 TRAIN_OUT := $(CKPT_ROOT)/$(RUN)
 # Only the knobs a profile sets are passed; the rest are the script's defaults, the paper's values.
 # TRAIN_FILE may also be an Alpaca file (instruction/input/output), converted on reading: the Alpaca-65B
-# baseline of §4.1 is `make train TRAIN_FILE=alpaca_data.json RUN=alpaca65b` (README). WEIGHT_DECAY is set
-# by no profile; it is here for such a run with another recipe (Stanford Alpaca's: 0).
+# baseline of §4.1 is `make train TRAIN_FILE=alpaca_data.json RUN=alpaca65b` (docs/training.md).
+# WEIGHT_DECAY is set by no profile; it is here for such a run with another recipe (Stanford Alpaca's: 0).
 WEIGHT_DECAY ?=
 TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.jsonl \
           --ppl-set $(INTERIM)/pools/stackexchange.heldout.jsonl \

@@ -229,3 +229,60 @@ def test_layout_mismatch_names_what_is_missing_and_extra(tmp_path):
     missing, extra = layout_mismatch(tmp_path, names, LAYOUT_KINDS)
     assert missing == ["scripts/lima/x/new.py"]
     assert extra == ["scripts/lima/gone.py", "scripts/lima/x/split.py"]
+
+
+def table_rows(tokens) -> list[list[str]]:
+    """The body rows of the first table among `tokens`, as the cells' source text."""
+    rows, row, in_body = [], None, False
+    for tok in tokens:
+        if tok.type == "tbody_open":
+            in_body = True
+        elif tok.type == "tbody_close":
+            break
+        elif in_body and tok.type == "tr_open":
+            row = []
+        elif in_body and tok.type == "inline" and row is not None:
+            row.append(tok.content)
+        elif in_body and tok.type == "tr_close":
+            rows.append(row)
+    return rows
+
+
+def module_table_names(design: str) -> dict[str, set[str]]:
+    """Folder -> the modules design.md's table of `scripts/lima/` names: a row per module
+    (`errors.py`, `sources/superni.py`) or per folder (`train/`, its modules named in the second cell)."""
+    tokens = MD.parse(design)
+    start = next(i for i, t in enumerate(tokens) if t.type == "inline" and t.content == "The package `scripts/lima/`:")
+    names: dict[str, set[str]] = defaultdict(set)
+    for first, concern, *_ in table_rows(tokens[start:]):
+        entry = first.strip("`")
+        if entry.endswith("/"):
+            names["scripts/lima/" + entry].update(LISTED.findall(concern))
+        else:
+            folder, _, name = entry.rpartition("/")
+            names["scripts/lima/" + (folder + "/" if folder else "")].add(name)
+    return names
+
+
+def test_design_module_table_names_every_module():
+    names = module_table_names((ROOT / "docs" / "design.md").read_text(encoding="utf-8"))
+    missing, extra = layout_mismatch(ROOT, names, {"scripts/lima/": (".py",)})
+    assert not missing and not extra, (
+        "docs/design.md's table of scripts/lima/ is out of date with the files.\n"
+        f"No row names (add it to its folder's row, with its job): {', '.join(missing) or 'none'}\n"
+        f"Named but no such file: {', '.join(extra) or 'none'}")
+
+
+def test_readme_pipeline_table_names_real_scripts_and_modules():
+    """Every numbered script has a row, and each script and module a row names exists."""
+    rows = table_rows(section((ROOT / "README.md").read_text(encoding="utf-8"), "The pipeline, by paper section"))
+    assert len(rows) >= 14, f"the pipeline table has {len(rows)} rows"
+    named = {n for r in rows for n in re.findall(r"`(\d\d_\w+\.py)`", r[2])}
+    scripts = {p.name for p in (ROOT / "scripts").glob("[0-9][0-9]_*.py")}
+    modules = {m for r in rows for m in re.findall(r"`([\w/]+(?:\.py|/))`", r[3])}
+    gone = sorted(f"scripts/{n}" for n in named - scripts) + \
+        sorted(f"scripts/lima/{m}" for m in modules if not (ROOT / "scripts" / "lima" / m).exists())
+    assert not gone and named == scripts, (
+        "README.md's pipeline table is out of date.\n"
+        f"Scripts with no row: {', '.join(sorted(scripts - named)) or 'none'}\n"
+        f"Named but no such file or folder: {', '.join(gone) or 'none'}")

@@ -212,7 +212,7 @@ def test_make_passes_every_baseline_the_order_mode_and_the_flags(tmp_path):
 
 
 def test_an_api_systems_generations_file_is_a_baseline_as_it_stands(stand_in, tmp_path):
-    """The README's chain: --generate-via-api writes generations/api-<model>.test.jsonl, which is passed as
+    """docs/evaluation.md's chain: --generate-via-api writes generations/api-<model>.test.jsonl, which is passed as
     a baseline (bare, so named after the file, which finds the paper's GPT-4 row)."""
     prompts, _, _ = write_inputs(tmp_path)
     run_script("06_eval.py", "--generate-via-api", "gpt-4", "--api-url", stand_in.url, "--judge-url", "",

@@ -52,7 +52,8 @@ BASE_TARGET ?= $(MODEL)/config.json
 BASE_STEPS ?=
 
 # Training: one node of 8 × 80 GB GPUs by default; for several nodes set NNODES, NODE_RANK and
-# RDZV_ENDPOINT (see README). The recipe is the script's defaults (the paper's): nothing to repeat here.
+# RDZV_ENDPOINT (docs/training.md#several-nodes). The recipe is the script's defaults (the paper's):
+# nothing to repeat here.
 # Memory (make plan): 65B's weights, gradients and AdamW moments are 1.04 TB in fp32, more than 8 × 80 GB,
 # so CPU offload is on: 15 GB per GPU and ~1.07 TB of host memory on the node. Without offload the
 # smallest fit is NNODES=4 (32 GPUs, 48 GB each; 16 GPUs need 80 GB each). Checkpointing keeps the

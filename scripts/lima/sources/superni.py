@@ -2,7 +2,7 @@
 each (§2.2; docs/data.md#super-naturalinstructions).
 
 The task files carry no generation/classification field, so the rule is ours (documented here and
-in the README). A task is kept when all of these hold:
+in docs/dataset.md). A task is kept when all of these hold:
   1. English: `Input_language`, `Output_language` and `Instruction_language` are all English only.
   2. Category: at least one of `Categories` is a generation type (`GENERATION_CATEGORIES`: the
      paper names summarization, paraphrasing and style transfer) and none names a classification
