@@ -498,8 +498,14 @@ test: $(VENV_STAMP) $(TEST_STAMP)
 test-fast: $(VENV_STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q -m "not slow" --durations=10
 
-## Benchmarks: each stage against its floor, measured in the same run -> results/bench/
-bench: $(VENV_STAMP)
+# The peers `make bench` measures stage 05 against (TRL, datasets): never needed by a stage.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): requirements-bench.txt | $(TEST_STAMP)
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-bench.txt
+	touch $@
+
+## Benchmarks: each stage against its floor and the tool a reviewer would use instead, measured in the same run -> results/bench/
+bench: $(VENV_STAMP) $(TEST_STAMP) $(BENCH_STAMP)
 	mkdir -p $(RESULTS)/bench
 	$(PY) scripts/bench/stackexchange.py --out $(RESULTS)/bench/stackexchange.json
 	$(PY) scripts/bench/wikihow.py --out $(RESULTS)/bench/wikihow.json
@@ -507,6 +513,8 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench/sharded_io.py --out $(RESULTS)/bench/sharded_io.json
 	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
 	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
+	$(PY) scripts/bench/train_peers.py --out $(RESULTS)/bench/train_peers.json
+	$(PY) scripts/bench/judge.py --out $(RESULTS)/bench/judge.json
 
 ## Print the resolved knobs of the current PROFILE
 variables:
