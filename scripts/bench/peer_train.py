@@ -10,7 +10,8 @@ Each peer gets its own best settings for conversational SFT on CPU:
 - trl: a conversational (`messages`) dataset, `assistant_only_loss` through a chat template with
   `{% generation %}` markers that renders LIMA's format, and `padding_free` (examples of a micro-batch
   concatenated in one row; transformers keeps them apart through `position_ids`); no packing, which
-  would change how many conversations a step sees.
+  would change how many conversations a step sees. Its defaults of bf16 autocast and activation
+  checkpointing are turned off (fp32 and stored activations, like stage 05 and Trainer here).
 Rank 0 writes per-step real-token throughput (timed from one optimizer step's end to the next, tokens
 counted at the model's input on every rank) and, after the steps, the dev loss computed by stage 05's
 own `evaluate` (target-token mean), so the three runs are scored the same way.
@@ -139,8 +140,10 @@ def build_trainer(args, tok, model, train_rows, world):
     tok.chat_template = TRL_TEMPLATE
     data = Dataset.from_list([{"messages": [{"role": "user" if k % 2 == 0 else "assistant", "content": t}
                                             for k, t in enumerate(r["conversations"])]} for r in train_rows])
+    # SFTConfig's own defaults of bf16 autocast and activation checkpointing are turned off: stage 05 and
+    # Trainer compute in fp32 on CPU and keep activations, and a throughput ratio must compare the same work.
     targs = SFTConfig(**common_args(args, world), assistant_only_loss=True, padding_free=True, packing=False,
-                      max_length=None, dataset_num_proc=None)
+                      max_length=None, dataset_num_proc=None, bf16=False, activation_checkpointing=False)
     return SFTTrainer(model=model, args=targs, train_dataset=data, processing_class=tok)
 
 
