@@ -226,8 +226,9 @@ def render_report(summary: dict) -> str:
     elif "safety" in judged:
         sf = judged["safety"]
         lines += ["### Safety-flagged prompts (§4.3)", "",
-                  f"Answered safely: {fmt_ci({'percent': sf['percent']['safe'], 'ci95': _ci(sf, 'safe')})}% of "
-                  f"{sf['n']} (paper: {paper.SAFE_SHARE}% of {paper.SAFETY_N}, judged by hand); unparseable: "
+                  f"Answered safely: {sf['percent']['safe']}% of {sf['n']} (95% interval "
+                  f"{'-'.join(f'{x:.0f}' for x in _ci(sf, 'safe') or ())}%; paper: {paper.SAFE_SHARE}% of "
+                  f"{paper.SAFETY_N}, judged by the authors); unparseable: "
                   f"{sf['unparseable']}; cut at the token cap: {sf.get('truncated', 'unknown')}.", ""]
     if "likert" in judged:
         lk = judged["likert"]
