@@ -186,11 +186,11 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
     summary = {**pairwise_summary(items, mode), "baseline": path.as_posix(), "baseline_sha256": file_sha256(path),
                "n_common": len(ours_ids) - missing, "prompts_missing_in_baseline": missing,
                "baseline_ids_not_in_prompts": extra, "responses_key": responses_key(gens),
-               "evidence": pair_evidence(items, common, [theirs[g["id"]] for g in common], count_tokens, seed)}
+               "evidence": pair_evidence(items, common, [theirs[g["id"]] for g in common], count_tokens)}
     return items, summary
 
 
-def pair_evidence(items: list[dict], ours: list[dict], theirs: list[dict], count_tokens, seed: int) -> dict:
+def pair_evidence(items: list[dict], ours: list[dict], theirs: list[dict], count_tokens) -> dict:
     """Intervals, lengths, the length-controlled win rate, the judge's taste for the longer response
     and the responses cut at the token cap, for one baseline (docs/evaluation.md#statistics)."""
     from lima.eval import stats
@@ -205,7 +205,7 @@ def pair_evidence(items: list[dict], ours: list[dict], theirs: list[dict], count
         "mean_words": {"ours": stats.mean(words[0]), "theirs": stats.mean(words[1])},
         "mean_tokens": {"ours": stats.mean(tokens[0]), "theirs": stats.mean(tokens[1]),
                         "theirs_counted_by": "our tokenizer" if count_tokens else "the baseline file's n_new_tokens"},
-        "length_controlled": stats.length_controlled(outcomes, *words, seed=seed),
+        "length_controlled": stats.length_controlled(outcomes, *words),
         "longer_preferred": stats.longer_preferred(outcomes, *words),
         "truncated": {side: {"k": sum(c), "n": len(c)} if c else None for side, c in zip(("ours", "theirs"), cut)},
     }

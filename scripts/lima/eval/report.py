@@ -140,7 +140,7 @@ def render_lengths(pairwise: dict) -> list[str]:
         return []
     lines = ["Length: how much of a win is length (docs/evaluation.md#length-controlled-win-rate). Win rate counts "
              "a tie as half a win; the length-controlled rate is the same, predicted by a logistic model at zero "
-             "length difference (AlpacaEval 2.0's idea), with a seeded bootstrap interval over prompts.", "",
+             "length difference (AlpacaEval 2.0's idea), with a 95% interval from the fit.", "",
              "| baseline | mean words, ours / theirs | mean tokens, ours / theirs | win rate (ties ½) "
              "| length-controlled win rate [95%] | judge chose the longer response [95%] | cut at the token cap, "
              "ours / theirs |", "|---|---|---|---|---|---|---|"]

@@ -8,7 +8,7 @@
   divided by the standard deviation of that difference), read off at zero difference, so a judge's
   taste for longer answers is taken out. Fitted by maximum likelihood with scipy's L-BFGS-B and a weak
   ridge penalty on the slope (a judge that always picks the longer answer would otherwise push the
-  slope to infinity); its interval is a seeded bootstrap over prompts.
+  slope to infinity); its 95% interval is sigmoid(a ± 1.96 se(a)), se from the penalised Hessian.
 - The share of decisive verdicts (no tie) that went to the longer response.
 """
 from __future__ import annotations
@@ -18,7 +18,6 @@ import math
 import numpy as np
 
 OUTCOME = {"win": 1.0, "tie": 0.5, "loss": 0.0}
-BOOTSTRAP = 500          # resamples for the length-controlled rate's interval
 RIDGE = 0.1              # L2 penalty on the slope, in log-likelihood units (the intercept is free)
 
 
@@ -40,49 +39,52 @@ def share_ci(counts: dict) -> dict:
             for k, v in c.items()}
 
 
-def _fit_intercept(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Intercept of logit P(win) = a + b * x, y in [0, 1] (ties 0.5), maximum likelihood, ridge on b."""
+def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(a, b) of logit P(win) = a + b * x, y in [0, 1] (ties 0.5), by maximum likelihood with a ridge on
+    b (scipy's L-BFGS-B), and the covariance of (a, b) from the penalised Hessian at the optimum."""
     from scipy.optimize import minimize
 
     def loss(theta):
-        a, b = theta
-        z = a + b * x
-        # -log-likelihood of fractional outcomes: y*log(sigmoid z) + (1-y)*log(1-sigmoid z)
-        nll = np.sum(np.logaddexp(0.0, z) - y * z)
-        grad_z = 1.0 / (1.0 + np.exp(-z)) - y
-        return nll + RIDGE * b * b, np.array([grad_z.sum(), (grad_z * x).sum() + 2 * RIDGE * b])
+        z = theta[0] + theta[1] * x
+        nll = np.sum(np.logaddexp(0.0, z) - y * z)       # -log-likelihood of fractional outcomes
+        g = 1.0 / (1.0 + np.exp(-z)) - y
+        return nll + RIDGE * theta[1] ** 2, np.array([g.sum(), (g * x).sum() + 2 * RIDGE * theta[1]])
 
     res = minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B", bounds=[(-20, 20), (-20, 20)])
-    return float(res.x[0]) if res.success or res.status == 0 else None
+    if not (res.success or res.status == 0):
+        return None
+    p = 1.0 / (1.0 + np.exp(-(res.x[0] + res.x[1] * x)))
+    w = p * (1 - p)
+    hess = np.array([[w.sum(), (w * x).sum()], [(w * x).sum(), (w * x * x).sum() + 2 * RIDGE]])
+    return res.x, np.linalg.pinv(hess)
 
 
-def _lc_rate(diff: np.ndarray, y: np.ndarray) -> float | None:
-    sd = float(np.std(diff))
-    x = np.tanh(diff / sd) if sd > 0 else np.zeros_like(diff)
-    a = _fit_intercept(x, y)
-    return None if a is None else 100.0 / (1.0 + math.exp(-a))
+def _sigmoid(a: float) -> float:
+    from scipy.special import expit
+    return 100.0 * float(expit(a))
 
 
-def length_controlled(outcomes: list[str], ours_len: list[float], theirs_len: list[float], seed: int = 0) -> dict:
-    """The length-controlled win rate (%, ties half a win) and its bootstrap 95% interval over prompts,
-    with the raw rate on the same items for comparison. Items whose verdict is None are left out."""
+def length_controlled(outcomes: list[str], ours_len: list[float], theirs_len: list[float]) -> dict:
+    """The length-controlled win rate (%, ties half a win): the model's prediction at zero length
+    difference, sigmoid(a), with a 95% interval sigmoid(a ± 1.96 se(a)) (se from the Hessian), and the
+    raw rate on the same items for comparison. Items whose verdict is None are left out."""
     rows = [(OUTCOME[o], a - b) for o, a, b in zip(outcomes, ours_len, theirs_len) if o in OUTCOME]
     n = len(rows)
     if n < 2:
         return {"n": n, "percent": None, "ci95": None, "raw_percent": None}
     y = np.array([r[0] for r in rows])
     diff = np.array([r[1] for r in rows], dtype=float)
-    value = _lc_rate(diff, y)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(BOOTSTRAP):
-        idx = rng.integers(0, n, n)
-        v = _lc_rate(diff[idx], y[idx])
-        if v is not None:
-            boots.append(v)
-    ci = (round(float(np.percentile(boots, 2.5)), 1), round(float(np.percentile(boots, 97.5)), 1)) if boots else None
-    return {"n": n, "percent": None if value is None else round(value, 1), "ci95": ci,
-            "raw_percent": round(100 * float(y.mean()), 1), "bootstrap": BOOTSTRAP, "seed": seed}
+    sd = float(np.std(diff))
+    x = np.tanh(diff / sd) if sd > 0 else np.zeros_like(diff)
+    fit = _fit(x, y)
+    if fit is None:
+        return {"n": n, "percent": None, "ci95": None, "raw_percent": round(100 * float(y.mean()), 1)}
+    theta, cov = fit
+    se = math.sqrt(max(float(cov[0, 0]), 0.0))
+    a = float(theta[0])
+    return {"n": n, "percent": round(_sigmoid(a), 1),
+            "ci95": (round(_sigmoid(a - 1.96 * se), 1), round(_sigmoid(a + 1.96 * se), 1)),
+            "raw_percent": round(100 * float(y.mean()), 1), "slope": round(float(theta[1]), 3)}
 
 
 def longer_preferred(outcomes: list[str], ours_len: list[float], theirs_len: list[float]) -> dict:
