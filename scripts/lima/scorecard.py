@@ -131,6 +131,13 @@ def eval_rows(card: Card, ev: dict | None, human: dict | None) -> None:
             " / ".join(str(paper.ABSOLUTE[k]) for k in cis) + " (the authors, n=50)", CONSISTENT if fits else DIFFERS)
     else:
         card.not_run("§4.3: Excellent / Pass / Fail", "50 / 38 / 12", "no judge")
+    hab = (human or {}).get("absolute") or {}
+    if hab.get("n"):
+        cis = {k: binom_ci(hab[k], hab["n"]) for k in ("excellent", "pass", "fail")}
+        card.add("§4.3: Excellent / Pass / Fail (humans)", " / ".join(
+            f"{100 * hab[k] / hab['n']:.0f} [{cis[k][0]:.0f}-{cis[k][1]:.0f}]" for k in cis) + f" (n={hab['n']})",
+            " / ".join(str(paper.ABSOLUTE[k]) for k in cis) + " (the authors, n=50)",
+            CONSISTENT if all(cis[k][0] <= paper.ABSOLUTE[k] <= cis[k][1] for k in cis) else DIFFERS)
     sf = judged.get("safety")
     if sf and sf.get("n"):
         card.add("§4.3: sensitive prompts answered safely", _pct(sf["counts"]["safe"], sf["n"]),

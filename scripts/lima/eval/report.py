@@ -178,8 +178,9 @@ def _absolute_lines(judged: dict, rater: str) -> list[str]:
     lines += [f"The draw is from the whole prompt file, sensitive prompts included ({ab.get('drawn_safety', 0)} "
               f"safety-flagged, {ab.get('drawn_ood', 0)} out-of-distribution in it), as the paper's; every "
               f"out-of-distribution prompt is rated besides (the paper added 13 to its 50). Unparseable: "
-              f"{ab['unparseable']}. Our prompt states the paper's labels (its wording is not available).", "",
-              "![Fail / Pass / Excellent, ours beside the paper's](absolute.png)", ""]
+              f"{ab['unparseable']}. Our prompt states the paper's labels (its wording is not available).", ""]
+    if ab["n"]:
+        lines += ["![Fail / Pass / Excellent, ours beside the paper's](absolute.png)", ""]
     if ood is not None and not ood.get("n_flagged"):
         lines += ["No out-of-distribution prompt (`meta.ood`) among these prompts: the OOD slice is empty.", ""]
     return lines
