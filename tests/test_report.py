@@ -99,7 +99,7 @@ def test_the_scorecard_opens_the_report_and_says_a_toy_is_one(tmp_path):
     assert "**This run's model is a toy**" in card
     rows = {line.split(" | ")[0][2:]: line for line in card.splitlines() if line.startswith("| ")}
     assert rows["§4.3: Excellent / Pass / Fail (judge)"].endswith("not comparable (by the numbers: consistent) |")
-    assert rows["§4.1: answers end (EOT) with the chosen checkpoint"].endswith("(by the numbers: differs) |")
+    assert rows["§3: answers end with EOT (the chosen checkpoint)"].endswith("(by the numbers: differs) |")
     assert "the paper had no such baseline | not comparable |" in rows["§4.2: win / tie / loss against `gpt4o-mini`, judge"]
     assert "18 / 25 / 57" not in rows["§4.2: win / tie / loss against `gpt4o-mini`, judge"]
     assert "19 / 15 / 66 (Fig. 2, GPT-4, GPT-4 (April))" in rows["§4.2: win / tie / loss against `gpt-4`, judge"]

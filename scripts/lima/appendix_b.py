@@ -25,10 +25,23 @@ def constant(points: list[dict]) -> bool:
     return len(points) > 1 and len({round(p["quality"], 6) for p in points}) == 1
 
 
-def _label_offsets(n: int) -> list[tuple[int, int]]:
-    """Label offsets in points, alternating above-right and below-left along the training order, so two
-    neighbouring epochs never share a spot even when their points nearly coincide."""
-    return [(5, 7) if i % 2 == 0 else (-5, -13) for i in range(n)]
+OFFSETS = ((5, 7), (-5, -13), (5, -13), (-5, 7), (5, 17), (-5, -23), (5, -23), (-5, 17))
+
+
+def place_labels(ax, fig, points: list[tuple[float, float, str]]) -> None:
+    """Annotate each point with the first of OFFSETS (points of text away) whose box overlaps no label
+    placed before it, so labels of points that nearly coincide (two late epochs) never run into each other."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for x, y, text in points:
+        for dx, dy in OFFSETS:
+            ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                              ha="left" if dx > 0 else "right")
+            box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(b) for b in placed) or (dx, dy) == OFFSETS[-1]:
+                placed.append(box)
+                break
+            ann.remove()
 
 
 def plot_ppl_vs_quality(record: dict, out: Path) -> Path | None:
@@ -50,9 +63,6 @@ def plot_ppl_vs_quality(record: dict, out: Path) -> Path | None:
            [p["ci95"][1] - p["quality"] if p["ci95"] else 0 for p in points]]
     fig, (ax, axp) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     ax.errorbar(x, y, yerr=None if fallback else err, marker="o", capsize=3, color="tab:gray" if fallback else "tab:blue")
-    for p, xx, off in zip(points, x, _label_offsets(len(points))):
-        ax.annotate(f"ep {p['epoch']}", (xx, p["quality"]), textcoords="offset points", xytext=off, fontsize=7,
-                    ha="left" if off[0] > 0 else "right")
     ax.set_xlabel("perplexity, held-out Stack Exchange set" if held else "dev perplexity (no held-out set scored)")
     n = max((p["n"] or 0) for p in points)
     if fallback:
@@ -76,11 +86,13 @@ def plot_ppl_vs_quality(record: dict, out: Path) -> Path | None:
                      fontsize=7, ha="center")
     axp.set_xlabel(f"perplexity, {paper.FIG9_HELDOUT:,} held-out SE examples")
     axp.margins(x=0.1, y=0.2)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()                       # the final layout first: label boxes are measured on it
+    fig.subplots_adjust(wspace=0.3)
+    place_labels(ax, fig, [(xx, p["quality"], f"ep {p['epoch']}") for p, xx in zip(points, x)])
     axp.set_ylabel("quality (1-6)")
     axp.set_title("the paper: LIMA 65B, labels = training steps (Fig. 9)", fontsize=8)
     axp.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     # The title also goes into the PNG's metadata, so a reader (or a test) can tell the kind without looking.
     fig.savefig(out, dpi=120, metadata={"Title": title})
     plt.close(fig)

@@ -92,12 +92,12 @@ def recipe_rows(card: Card, train: dict | None) -> None:
 
 def eval_rows(card: Card, ev: dict | None, human: dict | None) -> None:
     if not ev:
-        card.not_run("§4.1: answers end (EOT) with the chosen checkpoint", "every shown answer ends", "make eval")
+        card.not_run("§3: answers end with EOT (the chosen checkpoint)", "every shown answer ends", "make eval")
         return
     m = ev["metrics"]
     n = m["n_responses"]
     cut = m.get("n_truncated") or 0
-    card.add("§4.1: answers end (EOT) with the chosen checkpoint", "EOT " + _pct(n - cut, n),
+    card.add("§3: answers end with EOT (the chosen checkpoint)", "EOT " + _pct(n - cut, n),
              "100% (every answer shown ends; no rate given)", _inside(100, binom_ci(n - cut, n)))
     judged = ev.get("judged") or {}
     pairwise = judged.get("pairwise") or {}
@@ -169,9 +169,11 @@ def appendix_b_rows(card: Card, selection: dict | None) -> None:
                      "needs a judge and two rated epochs")
         return
     e = np.array([p[0] for p in pts], dtype=float)
-    ppl_slope = float(np.polyfit(e, [p[1] for p in pts], 1)[0])
-    q_slope = float(np.polyfit(e, [p[2] for p in pts], 1)[0])
-    word = lambda s: "rises" if s > 0 else "falls" if s < 0 else "flat"          # noqa: E731
+
+    def slope(values: list[float]) -> float:        # a constant series is flat, whatever rounding says
+        return 0.0 if max(values) - min(values) < 1e-9 else float(np.polyfit(e, values, 1)[0])
+    ppl_slope, q_slope = slope([p[1] for p in pts]), slope([p[2] for p in pts])
+    word = lambda s: "rises" if s > 0 else "falls" if s < 0 else "flat (a constant series)"          # noqa: E731
     card.add("Appendix B: perplexity and quality both rise over training",
              f"perplexity {word(ppl_slope)}, quality {word(q_slope)} (linear trend over {len(pts)} epochs)",
              "both rise (Fig. 9)", CONSISTENT if ppl_slope > 0 and q_slope > 0 else DIFFERS)
@@ -180,8 +182,10 @@ def appendix_b_rows(card: Card, selection: dict | None) -> None:
 def ablation_rows(card: Card, abl: dict | None) -> None:
     claims = ("§5: filtered SE > unfiltered SE", "§5: filtered SE (diverse) > wikiHow", "§5: quantity flat (2K-32K)")
     if not abl or not abl.get("judged"):
-        for c in claims:
-            card.not_run(c, "3.83 > 3.33; 3.83 > 3.49; about 3.8-3.9", "make ablations (with a judge)")
+        d, band = paper.DIVERSITY, paper.QUANTITY_BAND
+        for c, value in zip(claims, (f"{d['se-filtered']} > {d['se-unfiltered']}", f"{d['se-filtered']} > {d['wikihow']}",
+                                     f"about {band[0]:g}-{band[1]:g} at every size")):
+            card.not_run(c, value, "make ablations (with a judge)")
         return
     size = {v["pool"]: v for v in abl["variants"] if v["role"] == "diversity"}
     for claim, (a, b) in zip(claims[:2], (("se-filtered", "se-unfiltered"), ("se-filtered", "wikihow"))):

@@ -85,13 +85,13 @@ def draw_stacked_bars(bars: list[tuple], out: Path, title: str, xlabel: str,
             ax.barh(yy, value, left=left, color=color, label=name if i == 0 else None,
                     hatch="//" if label.startswith("paper") else None, edgecolor="white")
             if value >= 6:
-                ax.text(left + value / 2, yy + 0.18, f"{value:.0f}%", ha="center", va="center", fontsize=7)
+                ax.text(left + value / 2, yy + 0.1, f"{value:.0f}%", ha="center", va="center", fontsize=7)
             left += value
         errors = bar[3] if len(bar) > 3 else None
         for edge, ci in zip((values[0], values[0] + values[1]), errors or ()):
             if ci:
-                ax.errorbar(edge, yy, xerr=[[edge - ci[0]], [ci[1] - edge]], fmt="none", ecolor="black",
-                            capsize=3, lw=1)
+                ax.errorbar(edge, yy - 0.22, xerr=[[edge - ci[0]], [ci[1] - edge]], fmt="none", ecolor="black",
+                            capsize=2.5, lw=1)          # in the bar's upper part, clear of its label
     ax.set_yticks(ys, [b[1] for b in bars], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
