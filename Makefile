@@ -355,6 +355,7 @@ REPORT_EXTRA := $(wildcard $(RESULTS)/$(RUN)/report/human.md $(RESULTS)/$(PROFIL
 $(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REPORT_EXTRA) $(SRC_08_report) | $(VENV_STAMP)
 	$(PY) scripts/08_report.py --results $(RESULTS)/$(RUN) --interim $(INTERIM) --lima-data $(LIMA_DATA) \
 	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED) \
+	    --eval-split $(basename $(notdir $(EVAL_PROMPTS))) $(if $(filter sample,$(PROFILE)),--toy) \
 	    --fragments $(DATA_REPORT) $(REPORT_EXTRA)
 
 ## Stage 08: assemble results/<run>/REPORT.md (our figures beside the paper's, and a manifest)

@@ -22,15 +22,13 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+# The figures and the report fragment live in lima/eval/ablation_report.py; the names stay importable here.
+from lima.eval.ablation_report import (TITLES, plot_diversity, plot_quantity, render_ablation_report,  # noqa: F401
+                                       render_data_report)
 from lima.rng import make_rng
 from lima.sources.stackexchange.sampling import TAU, draw_balanced
 
-# §5, Fig. 5: ChatGPT helpfulness (1-6) of the 7B models trained on 2,000 examples of each kind.
-PAPER_DIVERSITY = {"se-filtered": 3.83, "wikihow": 3.49, "se-unfiltered": 3.33}
-PAPER_QUANTITY_BAND = (3.8, 3.9)     # §5, Fig. 6: a flat plateau from 2K to 32K (read off the chart)
 POOLS = ("se-filtered", "se-unfiltered", "wikihow")
-TITLES = {"se-filtered": "filtered Stack Exchange", "se-unfiltered": "unfiltered Stack Exchange",
-          "wikihow": "wikiHow"}
 CATEGORIES = ("stem", "other")
 ORDERS = ("random", "best")        # inside an exchange: at random, or best first as stage 01
 
@@ -193,127 +191,6 @@ def side_by_side(gens: dict[str, list[dict]]) -> list[dict]:
     ablated = {g["id"]: g["response"] for g in gens["ablated"]}
     return [{"id": g["id"], "prompt": g["prompt"], "full": g["response"], "ablated": ablated[g["id"]]}
             for g in gens["full"]]
-
-
-# ---- the ablation report -------------------------------------------------------------------------
-
-def _label(v: dict) -> str:
-    return f"{TITLES[v['pool']]} {v['kept']:,}" + (f" (asked {v['requested']:,}, pool capped)" if v["capped"] else "")
-
-
-def plot_diversity(variants: list[dict], out: Path) -> Path:
-    """Fig. 5 in our terms: mean helpfulness with its 95% CI per training set, the paper's beside."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    xs = range(len(variants))
-    means = [v["likert"]["mean"] for v in variants]
-    err = [[m - v["likert"]["ci95"][0] if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)],
-           [v["likert"]["ci95"][1] - m if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)]]
-    ax.bar(xs, means, yerr=err, capsize=4, color="tab:blue", alpha=0.8, label="ours (mean, 95% CI)")
-    ax.scatter(xs, [PAPER_DIVERSITY[v["pool"]] for v in variants], marker="D", color="tab:red", zorder=3,
-               label="paper, 7B (§5)")
-    ax.set_xticks(list(xs), [_label(v) for v in variants], fontsize=7)
-    ax.set_ylim(1, 6)
-    ax.set_ylabel("helpfulness (1-6)")
-    ax.set_title("Diversity and quality (the paper's Fig. 5)", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
-
-
-def plot_quantity(variants: list[dict], out: Path) -> Path:
-    """Fig. 6 in our terms: helpfulness against the number of filtered Stack Exchange examples."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    xs = [v["kept"] for v in variants]
-    means = [v["likert"]["mean"] for v in variants]
-    lo = [m - v["likert"]["ci95"][0] if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)]
-    hi = [v["likert"]["ci95"][1] - m if v["likert"].get("ci95") else 0 for m, v in zip(means, variants)]
-    ax.errorbar(xs, means, yerr=[lo, hi], marker="o", capsize=4, label="ours (mean, 95% CI)")
-    ax.axhspan(*PAPER_QUANTITY_BAND, color="tab:red", alpha=0.15, label="paper, 7B: 2K-32K plateau (§5)")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(xs, [f"{x:,}" for x in xs])
-    ax.set_ylim(1, 6)
-    ax.set_xlabel("filtered Stack Exchange training examples")
-    ax.set_ylabel("helpfulness (1-6)")
-    ax.set_title("Quantity (the paper's Fig. 6)", fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
-
-
-def _num(x, fmt="{:,}") -> str:
-    return "–" if x is None else fmt.format(x)
-
-
-def render_data_table(variants: list[dict]) -> list[str]:
-    """The training sets side by side, so the intended contrasts show: filtered and unfiltered Stack
-    Exchange on the same sites and STEM/Other split, apart in answer score, length and the share
-    passing the §2.1 filters; the quantity sizes alike in all but size."""
-    lines = ["| Training set | Examples | Sites | STEM / Other | Median answer score | Median answer length (chars) "
-             "| Answers passing the §2.1 filters |", "|---|---:|---:|---|---:|---:|---:|"]
-    for v in variants:
-        d = v.get("data") or {}
-        split = f"{d['stem']:,} / {d['other']:,}" if d.get("stem") is not None else "–"
-        share = f"{d['passes_filters']:.0%}" if d.get("passes_filters") is not None else "–"
-        lines.append(f"| {TITLES[v['pool']]} (`{v['name']}`) | {v['kept']:,} | {_num(d.get('sites'))} | {split} | "
-                     f"{_num(d.get('median_answer_score'), '{:g}')} | {_num(d.get('median_answer_chars'), '{:,.0f}')} | {share} |")
-    return lines
-
-
-def render_data_report(plan: dict) -> str:
-    """data/ablations/data.md: how each set was drawn and what it holds, before any training."""
-    lines = ["## Ablation training sets (§5)", "",
-             f"Stack Exchange sets drawn by the §2.1 sampler (τ = {plan['tau']:g} over exchanges weighted by "
-             f"their qualifying pairs, STEM/Other balanced, seed {plan['seed']}), questions inside an exchange "
-             f"{'at random' if plan['order'] == 'random' else 'best first'}; each size is its own draw. The "
-             "unfiltered set (top answers with no quality or style rule) shares the filtered set's draw of "
-             "exchanges: the same sites, the same counts per site. wikiHow: the first rows of stage 02's pool.", ""]
-    return "\n".join(lines + render_data_table(plan["variants"]) + [""])
-
-
-def render_ablation_report(summary: dict, no_judge_line: str) -> str:
-    model = f"`{summary['model']}`" if summary.get("model") else "the ablation base model"
-    lines = ["## Ablations (§5)", "",
-             f"Each variant trains {model} with the smaller-model recipe of this profile and is "
-             f"evaluated at the epoch stage 07 chose, {summary['samples']} samples per test prompt "
-             f"({summary['n_prompts']} prompts), helpfulness rated 1-6 by the judge (our paraphrase of the "
-             "paper's Appendix D prompt). The paper used LLaMA 7B, 2,000 examples per set and ChatGPT.", ""]
-    lines += ["| Training set | Examples | Epoch | Helpfulness (mean, 95% CI) | Paper (7B) | Ended with EOT |",
-              "|---|---:|---|---|---:|---:|"]
-    for v in summary["variants"]:
-        lk = v.get("likert")
-        score = (f"{lk['mean']:.2f} [{lk['ci95'][0]:.2f}, {lk['ci95'][1]:.2f}]" if lk and lk.get("ci95")
-                 else f"{lk['mean']:.2f}" if lk and lk.get("mean") is not None else "not judged")
-        paper = PAPER_DIVERSITY.get(v["pool"]) if v["role"] != "quantity" else "≈3.8-3.9"
-        kept = f"{v['kept']:,}" + (f" (asked {v['requested']:,}: the pool has {v['pool_size']:,})" if v["capped"] else "")
-        lines.append(f"| {TITLES[v['pool']]} (`{v['name']}`) | {kept} | {v['epoch']} | {score} | {paper or ''} | {v['eot_rate']} |")
-    lines.append("")
-    if any(v.get("data") for v in summary["variants"]):
-        lines += ["What each set holds (drawn by `scripts/09_ablation_data.py`; the filtered and unfiltered "
-                  "sets of one size share their sites and STEM/Other split):", ""]
-        lines += render_data_table(summary["variants"]) + [""]
-    if summary.get("plots"):
-        lines += [f"![{p}]({p})" for p in summary["plots"]] + [""]
-    if not summary.get("judged"):
-        lines += [f"Judge: {no_judge_line}. Nothing judged is plotted.", ""]
-    capped = [v for v in summary["variants"] if v["capped"]]
-    if capped:
-        lines += ["Capped by the pools: " + ", ".join(f"{v['name']} ({v['kept']:,} of {v['requested']:,})"
-                                                      for v in capped) + ".", ""]
-    return "\n".join(lines)
 
 
 def render_format_report(summary: dict, no_judge_line: str) -> str:

@@ -13,17 +13,13 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+from lima import paper
 from lima.eval.metrics import shares
 
 log = logging.getLogger("lima.eval.dialogue")
 
-# §6: Excellent / Pass / Fail over all assistant turns of 10 conversations.
-PAPER_DIALOGUE = {
-    "zero-shot": {"label": "LIMA (1,000 examples, zero-shot dialogue)", "percent": (45.2, 19.1, 35.7),
-                  "fails": "15 / 42"},
-    "dialogue": {"label": "LIMA + 30 dialogues (1,030 examples)", "percent": (76.1, 21.7, 2.2),
-                 "fails": "1 / 46"},
-}
+# §6: Excellent / Pass / Fail over all assistant turns of 10 conversations (lima/paper.py).
+PAPER_DIALOGUE = paper.DIALOGUE
 LABELS = ("excellent", "pass", "fail")
 
 # Ours, in the style of the absolute prompt (lima/eval/judge.py): the labels of §4.3 applied to one turn,

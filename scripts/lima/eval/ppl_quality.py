@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from lima.appendix_b import paper_observation
 from lima.eval.metrics import mean_ci95
 from lima.eval.selection import (Candidates, dev_perplexities, exported_epochs, generations_path, metric_score,
                                  reference_chars)
@@ -21,13 +22,6 @@ log = logging.getLogger("lima.select")
 
 HELPFULNESS = "helpfulness"                 # the 1-6 judge score (Appendix D)
 FALLBACK = "metric fallback"                # no judge: the selection's metric rule
-# The paper's observation beside ours (docs/paper.md#training): its chart's readings, one source.
-PAPER_OBSERVATION = ("The paper (Appendix B, Fig. 9): on 2,000 held-out Stack Exchange examples, perplexity rose "
-                     "during training (about 6 to 10 over about 420 steps) while the judged quality of the "
-                     "generations rose too (about 3.9 to 4.2 on the 1-6 scale): perplexity does not track "
-                     "quality, so the paper chose its checkpoint by reading dev generations.")
-
-
 def held_out_perplexities(results: Path) -> dict[int, float]:
     path = results / "train_metrics.jsonl"
     if not path.exists():
@@ -75,7 +69,7 @@ def ppl_vs_quality(checkpoints: Path, results: Path, split: str, *, client=None,
         log.warning("Appendix B: no %s generations for exported epoch(s) %s; they are left out of the plot "
                     "(make select generates every exported epoch's)", split, ", ".join(map(str, missing)))
     record = {"quality": HELPFULNESS if client else FALLBACK, "split": split, "missing_generations": missing,
-              "paper": PAPER_OBSERVATION, "epochs": []}
+              "paper": paper_observation(), "epochs": []}
     if not epochs:
         return record
     cands = Candidates.read(results, epochs, split, required=True)
