@@ -22,7 +22,9 @@ from lima.io import write_jsonl
 from lima.sources.reddit.decode import BLOCK_SIZE
 from lima.sources.reddit.files import find_dumps
 from lima.sources.reddit.prefilter import ENGINES
-from lima.sources.reddit.select import MIN_STORY_WORDS, Diversity, read_pins, select_ask, select_wp
+from lima.sources.reddit.pins import read_pins
+from lima.sources.reddit.rules import MIN_STORY_WORDS
+from lima.sources.reddit.select import Diversity, select_ask, select_wp
 from lima.sources.reddit.stage import dumps_to_read, make_sinks, outcome_notes, read_dumps
 
 log = logging.getLogger("lima.reddit")
