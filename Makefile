@@ -278,6 +278,8 @@ SELECTION := $(RESULTS)/$(RUN)/selection.json
 # CKPT=epoch_NN records a person's choice (manual mode); otherwise SELECT_MODE (auto: the judge if
 # JUDGE_BASE_URL and JUDGE_MODEL are set, else the documented metric rule).
 SELECT_MODE ?= auto
+# CKPT=epoch_NN records a manual choice instead of the judged one.
+CKPT ?=
 SELECT_ARGS := --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) \
           --dev $(LIMA_DATA)/dev.jsonl $(if $(CKPT),--mode manual --choose $(CKPT),--mode $(SELECT_MODE)) $(JUDGE_ARGS)
 ifneq ($(TRACK_ARGS),)
@@ -510,9 +512,13 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
 	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
 
+# The knobs are every variable set with ?= in this Makefile or in a profile file, in that order: a
+# new knob is listed the moment it is given a default, nowhere else.
+KNOBS = $(shell sed -n 's/^\([A-Z][A-Z0-9_]*\) *?=.*/\1/p' $(firstword $(MAKEFILE_LIST)) scripts/profiles/*.mk | awk '!seen[$$0]++')
+
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE BASELINES BOTH_ORDERS FLAGS ANNOTATORS ANNOTATE_PORT JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
+	@$(foreach v,$(KNOBS),echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:

@@ -58,6 +58,15 @@ def realdata():
     return REALDATA
 
 
+def read_export(folder: Path) -> dict:
+    """Every tensor of an export (or any safetensors model folder): the whole model in memory."""
+    from safetensors.torch import load_file
+    out = {}
+    for f in sorted(Path(folder).glob("*.safetensors")):
+        out.update(load_file(f))
+    return out
+
+
 @pytest.fixture
 def stand_in():
     """An OpenAI-compatible judge stand-in on 127.0.0.1 (judge_standin.py), stopped after the test."""
