@@ -30,7 +30,7 @@ DEPS_MK := .deps/scripts.mk
 PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py) $(shell find scripts/lima -name '*.py' 2>/dev/null)
 $(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
 	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
-NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight
+NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight realdata
 ifneq ($(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),)
 include $(DEPS_MK)
 endif
@@ -512,6 +512,18 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
 	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
 
+# Real third-party files some tests read (tests/realdata.tsv: repository, commit, size, sha256 of each),
+# fetched from their public repositories into an ignored cache; without them those tests skip.
+# REALDATA_URL: the raw-file host (GitHub's; a mirror serving /<owner>/<repo>/<commit>/<path> works).
+# With LIMA_RELEASE holding GAIR/lima's train.jsonl, the release's short Stack Exchange prompts are
+# derived from it too (that file is gated: never fetched from a third party's copy).
+REALDATA_DIR ?= .cache/realdata
+REALDATA_URL ?= https://raw.githubusercontent.com
+## Fetch the real third-party samples the tests read (pinned commits, sha256 checked) into .cache/realdata/
+realdata: | $(VENV_STAMP)
+	$(PY) scripts/tools/fetch_realdata.py --out $(REALDATA_DIR) --base-url $(REALDATA_URL) \
+	    $(if $(wildcard $(LIMA_RELEASE)/train.jsonl),--lima-release $(LIMA_RELEASE))
+
 # The knobs are every variable set with ?= in this Makefile or in a profile file, in that order: a
 # new knob is listed the moment it is given a default, nowhere else.
 KNOBS = $(shell sed -n 's/^\([A-Z][A-Z0-9_]*\) *?=.*/\1/p' $(firstword $(MAKEFILE_LIST)) scripts/profiles/*.mk | awk '!seen[$$0]++')
@@ -532,4 +544,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

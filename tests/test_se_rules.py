@@ -158,10 +158,10 @@ def _release_titles(lines: list[str]) -> list[str]:
     return [line for line in lines if line.strip() and "```" not in line]
 
 
-def test_titles_the_paper_kept_are_accepted(realdata):
+def test_titles_the_paper_kept_are_accepted(release_short_prompts):
     """§2.1's "self-contained in the title", as the release applied it. Measured: 132 of the 141
     lines are titles by form, all 132 accepted (the rule before this calibration: 115)."""
-    lines = (realdata / "lima_se_short_prompts.txt").read_text(encoding="utf-8").splitlines()
+    lines = release_short_prompts.read_text(encoding="utf-8").splitlines()
     titles = _release_titles(lines)
     assert len(titles) >= 100
     rejected = [(t, se_rules.title_drop_reason(t)) for t in titles if not _self_contained(t)]
