@@ -30,7 +30,7 @@ DEPS_MK := .deps/scripts.mk
 PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py) $(shell find scripts/lima -name '*.py' 2>/dev/null)
 $(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
 	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
-NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight
+NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight realdata
 ifneq ($(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),)
 include $(DEPS_MK)
 endif
@@ -278,6 +278,8 @@ SELECTION := $(RESULTS)/$(RUN)/selection.json
 # CKPT=epoch_NN records a person's choice (manual mode); otherwise SELECT_MODE (auto: the judge if
 # JUDGE_BASE_URL and JUDGE_MODEL are set, else the documented metric rule).
 SELECT_MODE ?= auto
+# CKPT=epoch_NN records a manual choice instead of the judged one.
+CKPT ?=
 SELECT_ARGS := --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) \
           --dev $(LIMA_DATA)/dev.jsonl $(if $(CKPT),--mode manual --choose $(CKPT),--mode $(SELECT_MODE)) $(JUDGE_ARGS)
 ifneq ($(TRACK_ARGS),)
@@ -509,9 +511,25 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
 	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
 
+# Real third-party files some tests read (tests/realdata.tsv: repository, commit, size, sha256 of each),
+# fetched from their public repositories into an ignored cache; without them those tests skip.
+# REALDATA_URL: the raw-file host (GitHub's; a mirror serving /<owner>/<repo>/<commit>/<path> works).
+# With LIMA_RELEASE holding GAIR/lima's train.jsonl, the release's short Stack Exchange prompts are
+# derived from it too (that file is gated: never fetched from a third party's copy).
+REALDATA_DIR ?= .cache/realdata
+REALDATA_URL ?= https://raw.githubusercontent.com
+## Fetch the real third-party samples the tests read (pinned commits, sha256 checked) into .cache/realdata/
+realdata: | $(VENV_STAMP)
+	$(PY) scripts/tools/fetch_realdata.py --out $(REALDATA_DIR) --base-url $(REALDATA_URL) \
+	    $(if $(wildcard $(LIMA_RELEASE)/train.jsonl),--lima-release $(LIMA_RELEASE))
+
+# The knobs are every variable set with ?= in this Makefile or in a profile file, in that order: a
+# new knob is listed the moment it is given a default, nowhere else.
+KNOBS = $(shell sed -n 's/^\([A-Z][A-Z0-9_]*\) *?=.*/\1/p' $(firstword $(MAKEFILE_LIST)) scripts/profiles/*.mk | awk '!seen[$$0]++')
+
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE BASELINES BOTH_ORDERS FLAGS ANNOTATORS ANNOTATE_PORT JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
+	@$(foreach v,$(KNOBS),echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:
@@ -525,4 +543,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

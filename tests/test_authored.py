@@ -24,7 +24,7 @@ FILES = {
     "dialogues.jsonl": (r"multi_turn/authored/\d{2}", "multi_turn"),
     "scripted_conversations.jsonl": (r"scripted/\d{2}", None),
 }
-NEAR_DUP_SHARE = 0.5  # the issue's threshold: more than half of the word 3-grams shared
+NEAR_DUP_SHARE = 0.5  # near-duplicates: more than half of the shorter prompt's word 3-grams shared (stricter than stage 04's Jaccard >= 0.5)
 
 
 def load(name: str) -> list[dict]:

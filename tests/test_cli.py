@@ -3,6 +3,7 @@
 Run: .venv/bin/python -m pytest -q tests/test_cli.py
 """
 import io
+import sys
 
 from lima.cli import run_main
 from lima.errors import StageError
@@ -14,21 +15,23 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_a_bar_off_a_terminal_passes_items_through_and_draws_nothing():
-    out = io.StringIO()
-    bar = progress(range(4), total=4, file=out)
+def test_a_bar_off_a_terminal_passes_items_through_and_draws_nothing(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())       # CI: stderr is a file or a pipe
+    bar = progress(range(4), total=4)
     assert list(bar) == [0, 1, 2, 3]
-    with progress(total=10, initial=3, file=out) as bar:
+    with progress(total=10, initial=3) as bar:
         bar.update(2)
         bar.set_postfix(loss="0.1")
-    assert out.getvalue() == ""
+    assert sys.stderr.getvalue() == ""
 
 
-def test_a_bar_on_a_terminal_is_drawn():
-    out = Terminal()
-    with progress(total=2, desc="steps", file=out) as bar:
+def test_a_bar_on_a_terminal_is_drawn_on_stderr_never_on_stdout(monkeypatch):
+    """stdout carries a stage's one-line result (and may be piped): the bar goes to stderr."""
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with progress(total=2, desc="steps") as bar:
         bar.update(2)
-    assert bar.n == 2 and "steps" in out.getvalue() and "2/2" in out.getvalue()
+    assert "steps" in sys.stderr.getvalue() and sys.stdout.getvalue() == ""
 
 
 def test_a_stage_error_is_one_line_and_exit_2(capsys):

@@ -6,7 +6,7 @@ The Stanford Alpaca release ships `alpaca_data.json`, one JSON array of `{"instr
 "output"}`; a JSONL file of the same objects is read too. The user turn is the instruction, plus the
 input after a blank line when it is not empty; the assistant turn is the output. Alpaca's own prompt
 template ("Below is an instruction ...") is not used: both models see a prompt the same way, in the
-chat format of docs/design.md#chat-format.
+chat format of docs/design.md#chat-format-and-eot.
 """
 from __future__ import annotations
 

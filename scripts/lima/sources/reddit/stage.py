@@ -12,8 +12,11 @@ from lima.errors import StageError
 from lima.progress import progress
 from lima.sources.reddit.decode import DumpReader
 from lima.sources.reddit.files import Dump
-from lima.sources.reddit.select import (MIN_STORY_WORDS, Pin, Pool, Sink, Stories, scan_comments,
-                                        scan_submissions)
+from lima.sources.reddit.comments import Stories, scan_comments
+from lima.sources.reddit.pins import Pin
+from lima.sources.reddit.pools import Pool, Sink
+from lima.sources.reddit.rules import MIN_STORY_WORDS
+from lima.sources.reddit.submissions import scan_submissions
 
 log = logging.getLogger("lima.reddit")
 
@@ -50,7 +53,7 @@ def read_dumps(subs: list[Dump], comments: list[Dump], sinks: dict[str, Sink], q
     candidate become its stories). Returns the stories and per-file line counts."""
     file_stats: dict = {}
     total = sum(d.path.stat().st_size for d in subs + comments)
-    # The reader forks its decoder first, before the progress bar may start a thread.
+    # The reader is opened first, before the progress bar may start a thread.
     with DumpReader([d.path for d in subs + comments], block_size, child) as reader, \
             progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
         for d in subs:

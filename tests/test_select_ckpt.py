@@ -1,6 +1,6 @@
 """Stage 07 checkpoint selection and stage 08 report, on synthetic checkpoints and generations.
 
-Run: .venv/bin/python -m pytest -q tests/test_select.py
+Run: .venv/bin/python -m pytest -q tests/test_select_ckpt.py
 """
 import json
 import os
