@@ -340,7 +340,7 @@ def test_agreement_on_hand_made_labels(tmp_path, inputs):
 
 
 def test_the_page_quotes_the_papers_question_as_the_judge_does():
-    from lima.eval.judge import PAIRWISE_TEMPLATE
+    from lima.eval.judge_prompts import PAIRWISE_TEMPLATE
     flat = " ".join(PAIRWISE_TEMPLATE.split())
     assert PAPER_QUESTION in flat and INSTRUCTIONS["pairwise"]["compare"] in flat
     assert all(option in flat for option in PAPER_OPTIONS.values())

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, run_script, write_rows
 from lima.errors import StageError
 from lima.eval.evaluate import parse_baselines
-from lima.eval.judge import ours_side
+from lima.eval.judging import ours_side
 from lima.eval.report import PAPER_PAIRWISE, bar_rows, paper_baseline
 
 
