@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator
 
 import jsonlines
 
-from lima.errors import StageError
+from lima.errors import StageError, disk_full, disk_full_message
 
 log = logging.getLogger("lima.io")
 
@@ -89,9 +89,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if disk_full(e):
+            raise StageError(path, f"cannot write: {disk_full_message(e)}") from None
         raise
 
 
@@ -169,6 +171,10 @@ def append_jsonl(path: str | os.PathLike, row: Any) -> None:
             line = b"\n" + line
         while line:
             line = line[os.write(fd, line):]
+    except OSError as e:
+        if disk_full(e):          # a part of the line may be written: the next append starts a new line
+            raise StageError(path, f"cannot append: {disk_full_message(e)}") from None
+        raise
     finally:
         os.close(fd)
 
