@@ -456,6 +456,6 @@ def test_make_annotate_passes_baselines_roster_and_the_chosen_generations(tmp_pa
     assert proc.returncode == 0, proc.stderr[-2000:]
     serve = next(line for line in proc.stdout.splitlines() if "06_annotate.py serve" in line)
     assert f"--generations {res}/sample/generations/epoch_07.test.jsonl --study {res}/sample/human" in serve
-    assert "--baseline a=x.jsonl --baseline b=y.jsonl --baseline z.test.jsonl" in serve
+    assert "--baseline 'a=x.jsonl' --baseline 'b=y.jsonl' --baseline 'z.test.jsonl'" in serve
     assert '--annotators "alice bob"' in serve and serve.endswith("--port 0")
     assert f"06_annotate.py import answers.csv --study {res}/sample/human" in proc.stdout

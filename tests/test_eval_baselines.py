@@ -203,7 +203,7 @@ def test_make_passes_every_baseline_the_order_mode_and_the_flags(tmp_path):
                            "BOTH_ORDERS=yes", f"FLAGS={f}", f"RESULTS={tmp_path / 'results'}"],
                           cwd=ROOT, capture_output=True, text=True)
     line = next((ln for ln in proc.stdout.splitlines() if "06_eval.py" in ln and "report/eval.md" in ln), "")
-    assert f"--baseline alpaca65b={a} --baseline davinci003={b} --baseline {c} --both-orders" in line, \
+    assert f"--baseline 'alpaca65b={a}' --baseline 'davinci003={b}' --baseline '{c}' --both-orders" in line, \
         proc.stdout[-2000:] + proc.stderr[-2000:]
     assert f"--flags {f}" in line
     variables = subprocess.run(["make", "variables", "BASELINES=x=y"], cwd=ROOT, capture_output=True, text=True).stdout
