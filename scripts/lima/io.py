@@ -131,7 +131,7 @@ def read_jsonl(path: str | os.PathLike, tolerate_torn_tail: bool = False) -> Ite
     if tolerate_torn_tail:
         yield from _read_append_only(Path(path))
         return
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:     # bytes: jsonlines decodes each line, so bad UTF-8 is named by its line
         yield from jsonlines.Reader(f, loads=json.loads).iter(allow_none=True, skip_empty=True)
 
 
