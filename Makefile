@@ -244,10 +244,12 @@ JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE
 # the profile) go to every judging recipe but are not remembered with its arguments: changing one reruns
 # nothing. JUDGE_TIME_BUDGET is one budget for the whole make run: the deadline is computed once, when
 # make starts (and inherited by sub-makes), so stages 07 and 06 under one `make eval` share it.
-ifeq ($(origin JUDGE_DEADLINE),undefined)
+# (Not for `make test` and the like: the makes its tests start must each get their own.)
+ifeq ($(origin JUDGE_DEADLINE)$(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),undefined)
+else ifeq ($(origin JUDGE_DEADLINE),undefined)
 JUDGE_DEADLINE := $(if $(filter-out 0,$(JUDGE_TIME_BUDGET)),$(shell echo "$$(date +%s) $(JUDGE_TIME_BUDGET)" | awk '{printf "%d", $$1 + $$2}'))
-endif
 export JUDGE_DEADLINE
+endif
 JUDGE_LIMITS = --judge-concurrency $(JUDGE_CONCURRENCY) --judge-budget $(JUDGE_BUDGET) --judge-timeout $(JUDGE_TIMEOUT) \
           --judge-max-wait $(JUDGE_MAX_WAIT) --judge-time-budget $(JUDGE_TIME_BUDGET) $(if $(JUDGE_DEADLINE),--judge-deadline $(JUDGE_DEADLINE))
 DECODE_ARGS := $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
