@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -216,6 +218,43 @@ def test_api_refuses_odd_names_roster_strangers_bad_labels_and_unknown_items(ser
             assert r.status == 200 and len(r.read()) > 500
 
 
+def raw_post(url, content_length, body=b""):
+    """The reply to a POST with this Content-Length header (a raw socket: urllib fixes the header)."""
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(f"POST /api/label HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {content_length}\r\n\r\n".encode() + body)
+        s.shutdown(socket.SHUT_WR)
+        return s.makefile("rb").read().decode()
+
+
+@pytest.mark.parametrize("length,status,error", [("-1", 400, "Content-Length must be"), ("abc", 400, "Content-Length must be"),
+                                                 ("1e3", 400, "Content-Length must be"), (str(10**9), 413, "too large")])
+def test_a_bad_or_huge_content_length_is_refused_before_reading(server, length, status, error):
+    """-1 used to read the whole stream into memory; a word gave a traceback and no reply."""
+    url, store = server
+    reply = raw_post(url, length, b'{"annotator": "alice"}')
+    assert reply.split()[1] == str(status) and error in reply
+    assert not store.path.exists()
+
+
+def test_the_server_queues_a_burst_of_connections_instead_of_dropping_them(tmp_path, inputs):
+    """50 browsers connecting while the server is busy (not accepting) all get through the handshake;
+    a backlog of 5 dropped the rest (their connects time out)."""
+    study, items = make_study(tmp_path, inputs)
+    httpd = make_server(Study(study, items, LabelStore(tmp_path / "l.jsonl")), port=0)
+    socks = []
+    try:
+        for _ in range(50):
+            socks.append(socket.create_connection(httpd.server_address, timeout=0.5))
+    except OSError as e:
+        pytest.fail(f"connection {len(socks) + 1} of 50 refused or timed out ({e})")
+    finally:
+        for s in socks:
+            s.close()
+        httpd.server_close()
+
+
 def test_api_progress_resumes_from_the_store(server):
     url, store = server
     _, s = call(f"{url}/api/item?annotator=alice")
@@ -345,7 +384,7 @@ def test_agreement_on_hand_made_labels(tmp_path, inputs):
 
 
 def test_the_page_quotes_the_papers_question_as_the_judge_does():
-    from lima.eval.judge import PAIRWISE_TEMPLATE
+    from lima.eval.judge_prompts import PAIRWISE_TEMPLATE
     flat = " ".join(PAIRWISE_TEMPLATE.split())
     assert PAPER_QUESTION in flat and INSTRUCTIONS["pairwise"]["compare"] in flat
     assert all(option in flat for option in PAPER_OPTIONS.values())
@@ -422,6 +461,6 @@ def test_make_annotate_passes_baselines_roster_and_the_chosen_generations(tmp_pa
     assert proc.returncode == 0, proc.stderr[-2000:]
     serve = next(line for line in proc.stdout.splitlines() if "06_annotate.py serve" in line)
     assert f"--generations {res}/sample/generations/epoch_07.test.jsonl --study {res}/sample/human" in serve
-    assert "--baseline a=x.jsonl --baseline b=y.jsonl --baseline z.test.jsonl" in serve
+    assert "--baseline 'a=x.jsonl' --baseline 'b=y.jsonl' --baseline 'z.test.jsonl'" in serve
     assert '--annotators "alice bob"' in serve and serve.endswith("--port 0")
     assert f"06_annotate.py import answers.csv --study {res}/sample/human" in proc.stdout

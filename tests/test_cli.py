@@ -2,11 +2,17 @@
 
 Run: .venv/bin/python -m pytest -q tests/test_cli.py
 """
+import errno
 import io
+import os
 import sys
 
+import pytest
+
+from conftest import run_script
 from lima.cli import run_main
 from lima.errors import StageError
+from lima.io import append_jsonl
 from lima.progress import progress
 
 
@@ -39,3 +45,34 @@ def test_a_stage_error_is_one_line_and_exit_2(capsys):
         raise StageError("data/x.jsonl", "no such file")
     assert run_main(main) == 2
     assert capsys.readouterr().err == "error: data/x.jsonl: no such file\n"
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_in_a_stage_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    """A full disk used to end every stage with a raw OSError traceback and exit 1."""
+    from test_wikihow_crawl import SAMPLE, SAMPLE_CATEGORIES
+    monkeypatch.setattr(os, "fsync", _no_space)           # the first output's flush to disk fails
+    run_script("02_wikihow.py", "--cache", SAMPLE, "--offline", "--quota", 12, "--categories", SAMPLE_CATEGORIES,
+               "--out", tmp_path / "wikihow.jsonl", "--pool-out", tmp_path / "pools" / "wikihow.jsonl", expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and ": cannot write: No space left on device; free" in err[0]
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []             # no temporaries left behind
+
+
+def test_a_full_disk_anywhere_else_is_one_line_too_and_other_os_errors_are_not_hidden(tmp_path, monkeypatch, capsys):
+    def main(argv):
+        _no_space()
+    assert run_main(main) == 2
+    assert capsys.readouterr().err == ("error: an output: No space left on device; free some space and rerun "
+                                       "(nothing half-written is kept)\n")
+    monkeypatch.setattr(os, "write", _no_space)
+    with pytest.raises(StageError, match="log.jsonl: cannot append: No space left on device"):
+        append_jsonl(tmp_path / "log.jsonl", {"a": 1})
+
+    def other(argv):
+        raise OSError(errno.EIO, "Input/output error")
+    with pytest.raises(OSError, match="Input/output"):
+        run_main(other)

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, run_script, write_rows
 from lima.errors import StageError
 from lima.eval.evaluate import parse_baselines
-from lima.eval.judge import ours_side
+from lima.eval.judging import ours_side
 from lima.eval.report import PAPER_PAIRWISE, bar_rows, paper_baseline
 from lima.eval.stats import binom_ci
 
@@ -207,7 +207,7 @@ def test_make_passes_every_baseline_the_order_mode_and_the_flags(tmp_path):
                            "BOTH_ORDERS=yes", f"FLAGS={f}", f"RESULTS={tmp_path / 'results'}"],
                           cwd=ROOT, capture_output=True, text=True)
     line = next((ln for ln in proc.stdout.splitlines() if "06_eval.py" in ln and "report/eval.md" in ln), "")
-    assert f"--baseline alpaca65b={a} --baseline davinci003={b} --baseline {c} --both-orders" in line, \
+    assert f"--baseline 'alpaca65b={a}' --baseline 'davinci003={b}' --baseline '{c}' --both-orders" in line, \
         proc.stdout[-2000:] + proc.stderr[-2000:]
     assert f"--flags {f}" in line
     variables = subprocess.run(["make", "variables", "BASELINES=x=y"], cwd=ROOT, capture_output=True, text=True).stdout

@@ -14,7 +14,8 @@ import pytest
 from conftest import run_script, write_rows
 from lima.errors import StageError
 from lima.eval.flags import describe_source, read_flag_file, resolve_flags, unflagged_rows
-from lima.eval.judge import ChatClient, parse_flags
+from lima.eval.judge_client import ChatClient
+from lima.eval.verdicts import parse_flags
 
 
 def release_rows():
@@ -112,7 +113,7 @@ def test_without_file_or_judge_one_loud_line_and_the_report_says_why(capsys):
     assert "WARNING" in describe_source(record) and "for lack of labels" in describe_source(record)
 
 
-def test_the_judge_classifies_once_and_a_rerun_asks_nothing(stand_in, tmp_path):
+def test_the_judge_classifies_once_and_a_rerun_asks_only_the_unreadable_again(stand_in, tmp_path):
     assert parse_flags("x\nsafety: yes\n**format_constraint: no**\nood: YES") == {
         "safety": True, "format_constraint": False, "ood": True}
     assert parse_flags("safety: yes\nood: no") is None
@@ -127,7 +128,8 @@ def test_the_judge_classifies_once_and_a_rerun_asks_nothing(stand_in, tmp_path):
     assert "judge's classification" in describe_source(record)
     again = ChatClient(stand_in.url, "judge-1", cache_path=tmp_path / "cache.jsonl")
     resolve_flags(release_rows(), flag_file=None, client=again)
-    assert len(stand_in.requests) == 6 and again.cache_hits == 6
+    assert len(stand_in.requests) == 7 and again.cache_hits == 5 and again.reasked == 1
+    assert "CONFUSE" in stand_in.requests[-1]["task"]
 
 
 # ---- stage 06 on release-like rows ------------------------------------------------------------------

@@ -175,7 +175,7 @@ def flagged_conversations(prompts: Path, train: Path | None, flag: str, *, flag_
 def judge_format_pairs(client, gens: dict[str, list[dict]], items_path: Path) -> dict:
     """The full model ("ours") against the ablated one, pairwise in both orders; the items are written
     to `items_path`, the win/tie/loss summary returned."""
-    from lima.eval.judge import judge_pairwise
+    from lima.eval.judging import judge_pairwise
     from lima.eval.metrics import pairwise_summary
     from lima.io import write_jsonl
 

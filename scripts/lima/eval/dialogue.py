@@ -22,7 +22,7 @@ log = logging.getLogger("lima.eval.dialogue")
 PAPER_DIALOGUE = paper.DIALOGUE
 LABELS = ("excellent", "pass", "fail")
 
-# Ours, in the style of the absolute prompt (lima/eval/judge.py): the labels of §4.3 applied to one turn,
+# Ours, in the style of the absolute prompt (lima/eval/judge_prompts.py): the labels of §4.3 applied to one turn,
 # read in the context of the whole conversation so far.
 DIALOGUE_TEMPLATE = """You are reviewing one reply of an AI assistant in a conversation with a user. Judge the reply in the context of the whole conversation: it should answer the user's latest message and stay consistent with what was said before.
 
@@ -141,7 +141,7 @@ def render_history(turns: list[str]) -> str:
 def judge_dialogue(client, gens: list[dict]) -> list[dict]:
     """One Fail/Pass/Excellent label per assistant turn, each read with the conversation before it
     (the model's own earlier answers included). Items: {"id", "turn", "verdict"}."""
-    from lima.eval.judge import parse_absolute
+    from lima.eval.verdicts import parse_absolute
 
     before, jobs = {}, []
     for g in gens:
@@ -153,7 +153,7 @@ def judge_dialogue(client, gens: list[dict]) -> list[dict]:
         g, history = job
         ans = client.complete("dialogue", DIALOGUE_TEMPLATE,
                               {"history": history, "task": g["prompt"], "response": g["response"]},
-                              item={"id": f"{g['id']}#turn{g['turn']}", "sample_idx": 0})
+                              item={"id": f"{g['id']}#turn{g['turn']}", "sample_idx": 0}, parse=parse_absolute)
         return parse_absolute(ans.text)
 
     labels = client.map(one, jobs)

@@ -170,7 +170,7 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
                    count_tokens=None) -> tuple[list, dict]:
     """One judged comparison: our responses against the baseline's, matched by id (the common ids;
     how many of ours the baseline lacks is counted and said), with its evidence (lima/eval/stats.py)."""
-    from lima.eval.judge import judge_pairwise, judge_pairwise_once
+    from lima.eval.judging import judge_pairwise, judge_pairwise_once
 
     theirs = read_baseline(path)
     ours_ids = {g["id"] for g in gens}
@@ -249,7 +249,7 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
                       count_tokens=None) -> dict:
     """The judgments in `kinds`; each writes eval/<name>.<kind>.{jsonl,json}. Returns the summaries
     (pairwise: every baseline judged against these responses, this run's and earlier ones)."""
-    from lima.eval.judge import judge_single
+    from lima.eval.judging import judge_single
 
     by_id = {r["id"]: r for r in rows}
     first = [g for g in gens if g["sample_idx"] == 0]

@@ -33,7 +33,7 @@ def held_out_perplexities(results: Path) -> dict[int, float]:
 def judge_helpfulness(client, cands: Candidates, evidence: Path) -> dict[int, dict]:
     """Each epoch's dev responses rated 1-6 (one judge call each, cached); per epoch the mean, its 95%
     interval and the unparseable answers. Every rating goes to `evidence`."""
-    from lima.eval.judge import judge_single
+    from lima.eval.judging import judge_single
 
     prompts = {p["id"]: p["prompt"] for p in cands.prompts}
     items = [{"id": f"{pid}|epoch_{e:02d}", "sample_idx": 0, "prompt": prompts[pid], "response": text}
