@@ -401,7 +401,7 @@ ABLATION_SAMPLES ?= 5
 DIALOGUE_RUN := $(PROFILE)-dialogue
 NOFMT_RUN := $(PROFILE)-no-format
 ABL_SIZES := $(subst $(comma), ,$(ABLATION_SIZES))
-# The names 09_ablation_data.py gives (lima/eval/ablations.py variant_plan): three pools at ABLATION_SIZE,
+# The names 09_ablation_data.py gives (lima/eval/ablations/draws.py variant_plan): three pools at ABLATION_SIZE,
 # then the filtered Stack Exchange series.
 ABL_VARIANTS := $(addsuffix -$(ABLATION_SIZE),se-filtered se-unfiltered wikihow) \
           $(addprefix se-filtered-,$(sort $(filter-out $(ABLATION_SIZE),$(ABL_SIZES))))

@@ -28,12 +28,12 @@ from pathlib import Path
 from lima.cli import run_main, setup_logging
 from lima.dataset.contract import read_contract_rows
 from lima.errors import StageError
-from lima.eval.evaluate import KINDS, generation_file, generation_name, judge_generations, parse_baselines
-from lima.eval.flags import resolve_flags, write_flags
-from lima.eval.judge_config import add_judge_args, judge_errors, resolve
-from lima.eval.metrics import generation_metrics
-from lima.eval.plots import plot_absolute, plot_winrates
-from lima.eval.report import NO_JUDGE_LINE, truncation_warnings, write_report
+from lima.eval.preference.evaluate import KINDS, generation_file, generation_name, judge_generations, parse_baselines
+from lima.eval.preference.flags import resolve_flags, write_flags
+from lima.eval.judge.config import add_judge_args, judge_errors, resolve
+from lima.eval.generation.metrics import generation_metrics
+from lima.eval.preference.plots import plot_absolute, plot_winrates
+from lima.eval.preference.report import NO_JUDGE_LINE, truncation_warnings, write_report
 from lima.io import write_json
 
 MODE = {False: "single", True: "both-orders"}
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     judge = resolve(args)
     if problems := check_args(args, judge):
         raise StageError("06_eval.py", "; ".join(problems))
-    from lima.eval.generate import Decoding
+    from lima.eval.generation.generate import Decoding
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     counts = Counter()
     rows = read_contract_rows(args.prompts, counts)

@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from lima.eval.ablations import plot_diversity, plot_quantity, render_ablation_report
+from lima.eval.ablations.report import plot_diversity, plot_quantity, render_ablation_report
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
-from lima.eval.report import NO_JUDGE_LINE
+from lima.eval.preference.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json
 
 NO_JUDGE = NO_JUDGE_LINE.replace("`make eval`", "`make ablations`")

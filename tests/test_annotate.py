@@ -24,7 +24,7 @@ import pytest
 
 from conftest import ROOT, run_script
 from lima.errors import StageError
-from lima.eval.agreement import pool, tie_discounted_accuracy
+from lima.eval.preference.agreement import pool, tie_discounted_accuracy
 from lima.eval.annotate.crowd import export_csv, import_csv, normalise_answer
 from lima.eval.annotate.labels import LabelStore, latest
 from lima.eval.annotate.server import PAPER_OPTIONS, PAPER_QUESTION, INSTRUCTIONS, Study, make_server
@@ -384,7 +384,7 @@ def test_agreement_on_hand_made_labels(tmp_path, inputs):
 
 
 def test_the_page_quotes_the_papers_question_as_the_judge_does():
-    from lima.eval.judge_prompts import PAIRWISE_TEMPLATE
+    from lima.eval.judge.prompts import PAIRWISE_TEMPLATE
     flat = " ".join(PAIRWISE_TEMPLATE.split())
     assert PAPER_QUESTION in flat and INSTRUCTIONS["pairwise"]["compare"] in flat
     assert all(option in flat for option in PAPER_OPTIONS.values())

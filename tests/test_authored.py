@@ -132,7 +132,7 @@ def test_training_reader_accepts_train_dev_and_dialogues():
     counts = Counter()
     for name in ("train.jsonl", "dev.jsonl", "dialogues.jsonl"):
         convs = read_conversations(AUTHORED / name, counts)
-        assert convs and all(len(c) % 2 == 0 for c in convs)
+        assert convs and all(len(c["conversations"]) >= 2 and len(c["conversations"]) % 2 == 0 for c in convs)
     assert not counts["dropped_trailing_user_turn"]
 
 

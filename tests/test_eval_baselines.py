@@ -15,9 +15,9 @@ import pytest
 
 from conftest import ROOT, run_script, write_rows
 from lima.errors import StageError
-from lima.eval.evaluate import parse_baselines
-from lima.eval.judging import ours_side
-from lima.eval.report import PAPER_PAIRWISE, bar_rows, paper_baseline
+from lima.eval.preference.evaluate import parse_baselines
+from lima.eval.judge.judging import ours_side
+from lima.eval.preference.report import PAPER_PAIRWISE, bar_rows, paper_baseline
 from lima.eval.stats import binom_ci
 
 

@@ -16,8 +16,8 @@ import torch
 
 from conftest import ROOT, run_script, write_rows
 from lima.chat import EOT
-from lima.eval.metrics import generation_metrics, mean_ci95, repetition_rate, t_quantile_975
-from lima.eval.generate import (Decoding, generate_all, load_checkpoint, make_jobs, penalize_generated, prompt_turns,
+from lima.eval.generation.metrics import generation_metrics, mean_ci95, repetition_rate, t_quantile_975
+from lima.eval.generation.generate import (Decoding, generate_all, load_checkpoint, make_jobs, penalize_generated, prompt_turns,
                                 sample_from)
 
 

@@ -18,11 +18,11 @@ import pytest
 
 from conftest import run_script
 from judge_standin import StandIn  # noqa: F401  (other test files import it from here too)
-from lima.eval.agreement import item_score, tie_discounted_accuracy
-from lima.eval.judge_client import BudgetExhausted, ChatClient, JudgeError
-from lima.eval.judging import debias
-from lima.eval.verdicts import parse_absolute, parse_likert, parse_pairwise, parse_safety
-from lima.eval.judge_config import add_judge_args, resolve
+from lima.eval.preference.agreement import item_score, tie_discounted_accuracy
+from lima.eval.judge.client import BudgetExhausted, ChatClient, JudgeError
+from lima.eval.judge.judging import debias
+from lima.eval.judge.verdicts import parse_absolute, parse_likert, parse_pairwise, parse_safety
+from lima.eval.judge.config import add_judge_args, resolve
 from lima.retry import retry_after_seconds
 
 SECRET = "sk-test-DO-NOT-WRITE-9f8e7d"

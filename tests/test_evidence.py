@@ -11,8 +11,8 @@ import json
 import pytest
 
 from conftest import run_script, write_rows
-from lima.eval.evaluate import pair_evidence
-from lima.eval.report import render_report, truncation_warnings
+from lima.eval.preference.evaluate import pair_evidence
+from lima.eval.preference.report import render_report, truncation_warnings
 from lima.eval.stats import length_controlled, longer_preferred
 
 PROMPTS = [(f"q{i}", f"Please say {'GOOD' if i % 2 else 'OK'} answer {i}") for i in range(8)]

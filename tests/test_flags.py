@@ -1,4 +1,4 @@
-"""The §4.3 / Appendix E prompt flags (lima/eval/flags.py) where rows carry none (GAIR/lima release rows):
+"""The §4.3 / Appendix E prompt flags (lima/eval/preference/flags.py) where rows carry none (GAIR/lima release rows):
 the flag file (JSONL and CSV, bad lines counted, an unknown flag one line), the judge's classification
 (cached), the loud line when neither is there, stage 06's safety and OOD slices on release-like rows,
 and the format ablation's training side (never a silent "nothing to ablate").
@@ -13,9 +13,9 @@ import pytest
 
 from conftest import run_script, write_rows
 from lima.errors import StageError
-from lima.eval.flags import describe_source, read_flag_file, resolve_flags, unflagged_rows
-from lima.eval.judge_client import ChatClient
-from lima.eval.verdicts import parse_flags
+from lima.eval.preference.flags import describe_source, read_flag_file, resolve_flags, unflagged_rows
+from lima.eval.judge.client import ChatClient
+from lima.eval.judge.verdicts import parse_flags
 
 
 def release_rows():
@@ -227,7 +227,7 @@ def test_without_format_asks_the_judge_when_no_file_is_given(stand_in, tmp_path)
 
 
 def test_format_ablation_prompts_on_release_rows(stand_in, tmp_path):
-    from lima.eval.ablations import flagged_conversations
+    from lima.eval.ablations.format import flagged_conversations
     prompts = write_rows(tmp_path / "test.jsonl", release_rows())
     train = write_rows(tmp_path / "train.jsonl", train_rows())
     with pytest.raises(StageError, match="no prompt has meta.format_constraint; 6 of 6 carry no flags"):

@@ -1,4 +1,4 @@
-"""The judge's HTTP client and cache (lima.eval.judge_client, judge_cache): deadlines that hold while
+"""The judge's HTTP client and cache (lima.eval.judge.client, judge_cache): deadlines that hold while
 an answer trickles in, pooled connections, answers without a verdict never replayed, a cache that
 survives a torn line. Servers run on 127.0.0.1.
 
@@ -13,10 +13,10 @@ import pytest
 
 from conftest import run_script
 from lima.errors import StageError
-from lima.eval.judge_client import BudgetExhausted, ChatClient, JudgeError
-from lima.eval.judge_prompts import ABSOLUTE_TEMPLATE
-from lima.eval.judging import judge_single
-from lima.eval.verdicts import parse_absolute
+from lima.eval.judge.client import BudgetExhausted, ChatClient, JudgeError
+from lima.eval.judge.prompts import ABSOLUTE_TEMPLATE
+from lima.eval.judge.judging import judge_single
+from lima.eval.judge.verdicts import parse_absolute
 
 ITEM = {"task": "Say hi", "response": "GOOD hi"}
 

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT
 from judge_standin import StandIn
-from lima.eval.judge_prompts import ABSOLUTE_TEMPLATE, LIKERT_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
+from lima.eval.judge.prompts import ABSOLUTE_TEMPLATE, LIKERT_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import re
 
 from conftest import ROOT
 from lima import paper
-from lima.eval.plots import bar_rows
-from lima.eval.report import render_pairwise
+from lima.eval.preference.plots import bar_rows
+from lima.eval.preference.report import render_pairwise
 from lima.eval.stats import share_ci
 
 DOC = (ROOT / "docs" / "paper.md").read_text(encoding="utf-8")
@@ -88,7 +88,7 @@ def test_the_paper_comparator_is_an_exact_documented_name_only():
     April-2023 numbers."""
     assert paper.paper_baseline("alpaca65b") == "alpaca-65b" and paper.paper_baseline("Alpaca_65B") == "alpaca-65b"
     assert paper.paper_baseline("gpt-4") == "gpt-4" and paper.paper_baseline("text-davinci-003") == "davinci003"
-    from lima.eval.report import paper_baseline          # the name the report and the human study use
+    from lima.eval.preference.report import paper_baseline          # the name the report and the human study use
     for other in ("gpt4o-mini", "gpt-4o", "claude-3-opus", "my-alpaca", "bard-2", "davinci002"):
         assert paper_baseline(other) is None, other
     res = {"n": 4, "counts": {"win": 2, "tie": 1, "loss": 1}, "percent": {"win": 50.0, "tie": 25.0, "loss": 25.0},

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import run_script
-from lima.eval.selection import choose_by_score, metric_score, win_rates
+from lima.eval.selection.choose import choose_by_score, metric_score, win_rates
 
 
 def make_run(tmp_path, epochs, responses):

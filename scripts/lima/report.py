@@ -15,7 +15,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from lima.appendix_b import plot_ppl_vs_quality, ppl_quality_md, ppl_quality_points  # noqa: F401
+from lima.eval.selection.appendix_b import plot_ppl_vs_quality, ppl_quality_md
 from lima.errors import StageError
 
 PARTS = ("data", "train", "selection", "eval", "human", "dialogue", "ablations", "format_ablation")

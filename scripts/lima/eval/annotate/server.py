@@ -17,7 +17,6 @@ import logging
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from lima.eval.annotate.labels import LabelStore, latest

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.eval.metrics import generation_metrics
+from lima.eval.generation.metrics import generation_metrics
 from lima.io import read_jsonl, write_json
 
 log = logging.getLogger("lima.select")
@@ -174,7 +174,7 @@ def choose_by_hand(choose: str, cands: Candidates) -> tuple[int, str, dict]:
 def choose_by_judge(client, cands: Candidates, evidence_path: Path) -> tuple[int, str, dict]:
     """Round-robin pairwise comparisons on the dev prompts, each pair in both orders; the highest
     win rate wins. The comparisons are written to `evidence_path`."""
-    from lima.eval.judging import judge_pairwise
+    from lima.eval.judge.judging import judge_pairwise
 
     results = []
     for a, b in round_robin(cands.epochs):

@@ -1,7 +1,7 @@
 """Reading a verdict out of a judge's free-text answer: A/B/tie, Fail/Pass/Excellent, safe/unsafe,
 1-6, and the three prompt flags. Each parser returns None when the answer cannot be read with
 confidence; such an answer is counted as unparseable, never guessed (and never replayed from the
-cache as if it were a verdict: lima.eval.judge_client asks again).
+cache as if it were a verdict: lima.eval.judge.client asks again).
 """
 from __future__ import annotations
 

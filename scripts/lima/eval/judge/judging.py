@@ -4,8 +4,8 @@ side drawn at random (the paper's protocol, §4.1), and the single-response kind
 """
 from __future__ import annotations
 
-from lima.eval.judge_prompts import PAIRWISE_TEMPLATE, TEMPLATES
-from lima.eval.verdicts import parse_absolute, parse_likert, parse_pairwise, parse_safety
+from lima.eval.judge.prompts import PAIRWISE_TEMPLATE, TEMPLATES
+from lima.eval.judge.verdicts import parse_absolute, parse_likert, parse_pairwise, parse_safety
 from lima.rng import make_rng
 
 OURS = {"A": "win", "B": "loss", "tie": "tie"}       # ours shown as Answer A

@@ -5,7 +5,7 @@ It retries 429, 5xx, timeouts and malformed bodies with exponential backoff (a `
 wins, but no wait is longer than `max_wait`: a server asking for an hour must not stall the stage for
 hours), runs a bounded number of calls at once over one pooled `requests.Session` (connections are
 reused), stops cleanly at a call budget and at a wall-clock budget for the whole phase, and caches
-every answer (lima.eval.judge_cache). The request timeout bounds the whole call, connect to last
+every answer (lima.eval.judge.cache). The request timeout bounds the whole call, connect to last
 byte, not each read: a server dripping one byte every few seconds is cut off like a silent one. The
 API key comes from the environment only, goes into the Authorization header, and is never logged,
 cached or written anywhere.
@@ -25,8 +25,8 @@ from typing import Callable
 import requests
 from requests.adapters import HTTPAdapter
 
-from lima.eval.judge_cache import JudgeCache, cache_key
-from lima.eval.judge_prompts import JUDGE_PARAMS
+from lima.eval.judge.cache import JudgeCache, cache_key
+from lima.eval.judge.prompts import JUDGE_PARAMS
 from lima.retry import retry_after_seconds
 
 log = logging.getLogger("lima.eval.judge")

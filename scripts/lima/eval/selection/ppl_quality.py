@@ -3,7 +3,7 @@ epoch, so a reader can see whether perplexity would have picked the checkpoint t
 
 Quality is the 1-6 helpfulness score (Appendix D) of each epoch's dev responses, judged by the stage 06
 judge and reported as a mean with its 95% confidence interval, the way §5 reports the score. Without a
-judge, the selection's metric rule (lima/eval/selection.py) stands in; every record, plot and table of
+judge, the selection's metric rule (lima/eval/selection/choose.py) stands in; every record, plot and table of
 it then says "metric fallback", since it measures termination, loops and length, not helpfulness.
 Stage 07 computes it (it holds the dev generations and the judge); stage 08 draws it.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from lima.appendix_b import paper_observation
-from lima.eval.metrics import mean_ci95
-from lima.eval.selection import (Candidates, dev_perplexities, exported_epochs, generations_path, metric_score,
+from lima.eval.selection.appendix_b import paper_observation
+from lima.eval.generation.metrics import mean_ci95
+from lima.eval.selection.choose import (Candidates, dev_perplexities, exported_epochs, generations_path, metric_score,
                                  reference_chars)
 from lima.io import read_jsonl, write_jsonl
 
@@ -33,7 +33,7 @@ def held_out_perplexities(results: Path) -> dict[int, float]:
 def judge_helpfulness(client, cands: Candidates, evidence: Path) -> dict[int, dict]:
     """Each epoch's dev responses rated 1-6 (one judge call each, cached); per epoch the mean, its 95%
     interval and the unparseable answers. Every rating goes to `evidence`."""
-    from lima.eval.judging import judge_single
+    from lima.eval.judge.judging import judge_single
 
     prompts = {p["id"]: p["prompt"] for p in cands.prompts}
     items = [{"id": f"{pid}|epoch_{e:02d}", "sample_idx": 0, "prompt": prompts[pid], "response": text}

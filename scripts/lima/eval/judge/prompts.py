@@ -1,7 +1,7 @@
 """The judge's prompts: the paper's pairwise template (§4.1, Appendix C, verbatim) and our absolute,
 safety, 1-6 (Appendix D paraphrased) and prompt-flag templates, with the judge's decoding settings.
 
-A template's text is part of every cache key (lima.eval.judge_cache): changing a word re-asks the
+A template's text is part of every cache key (lima.eval.judge.cache): changing a word re-asks the
 judge for everything that template judged.
 """
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lima import paper
-from lima.eval.flags import describe_source
-from lima.eval.plots import bar_rows, draw_stacked_bars, human_shares, plot_winrates  # noqa: F401 (re-exported)
+from lima.eval.preference.flags import describe_source
+from lima.eval.preference.plots import bar_rows, human_shares
 from lima.eval.stats import fmt_ci, share_ci
 from lima.io import atomic_write
 

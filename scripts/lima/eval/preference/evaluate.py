@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.eval.metrics import mean_ci95, pairwise_summary, shares
-from lima.eval.reuse import is_current, reuse, reuse_key, write_generations
+from lima.eval.generation.metrics import mean_ci95, pairwise_summary, shares
+from lima.eval.generation.reuse import is_current, reuse, reuse_key, write_generations
 from lima.funnel import Funnel, describe_inputs
 from lima.io import read_jsonl, write_json, write_jsonl
 from lima.rng import make_rng
@@ -49,8 +49,8 @@ def generation_file(path: Path, rows: list[dict], decoding, counts: Counter, *, 
     if (gens := reuse(path, key)) is not None:
         return gens
     if api_client:
-        from lima.eval.generate import api_generation_rows
-        from lima.eval.judge_config import judge_errors
+        from lima.eval.generation.generate import api_generation_rows
+        from lima.eval.judge.config import judge_errors
         with judge_errors():
             gens = api_generation_rows(api_client, rows, samples, decoding, seed)
     else:
@@ -75,7 +75,7 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
     from transformers.utils import logging as hf_logging
 
     from lima.distributed import cleanup_distributed, init_distributed, is_main, rank, world_size
-    from lima.eval.generate import (generate_all, generation_rows, load_checkpoint, make_jobs, require_eot,
+    from lima.eval.generation.generate import (generate_all, generation_rows, load_checkpoint, make_jobs, require_eot,
                                     shard_jobs)
 
     if not sys.stderr.isatty():
@@ -170,7 +170,7 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
                    count_tokens=None) -> tuple[list, dict]:
     """One judged comparison: our responses against the baseline's, matched by id (the common ids;
     how many of ours the baseline lacks is counted and said), with its evidence (lima/eval/stats.py)."""
-    from lima.eval.judging import judge_pairwise, judge_pairwise_once
+    from lima.eval.judge.judging import judge_pairwise, judge_pairwise_once
 
     theirs = read_baseline(path)
     ours_ids = {g["id"] for g in gens}
@@ -249,7 +249,7 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
                       count_tokens=None) -> dict:
     """The judgments in `kinds`; each writes eval/<name>.<kind>.{jsonl,json}. Returns the summaries
     (pairwise: every baseline judged against these responses, this run's and earlier ones)."""
-    from lima.eval.judging import judge_single
+    from lima.eval.judge.judging import judge_single
 
     by_id = {r["id"]: r for r in rows}
     first = [g for g in gens if g["sample_idx"] == 0]

@@ -39,7 +39,7 @@ class JudgeConfig:
 
     def client(self, cache_path: Path, *, url: str | None = None, model: str | None = None):
         """A ChatClient with these limits; `url` and `model` override (a system served by API)."""
-        from lima.eval.judge_client import ChatClient
+        from lima.eval.judge.client import ChatClient
         return ChatClient(url or self.url, model or self.model, cache_path=cache_path, api_key=self.api_key,
                           concurrency=self.concurrency, budget=self.budget, timeout=self.timeout,
                           max_wait=self.max_wait, time_budget=self.time_budget, deadline=self.deadline)
@@ -97,7 +97,7 @@ def resolve(args: argparse.Namespace, environ=None) -> JudgeConfig:
 @contextmanager
 def judge_errors():
     """A judge that cannot go on (budget, time, a hard 4xx) stops the stage with one line."""
-    from lima.eval.judge_client import JudgeError
+    from lima.eval.judge.client import JudgeError
     try:
         yield
     except JudgeError as e:
