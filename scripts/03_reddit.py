@@ -52,11 +52,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="orders posts of equal score")
     # ---- reading
     p.add_argument("--block-size", type=int, default=BLOCK_SIZE,
-                   help="decompressed bytes read and scanned at once (memory besides the 2 GiB window)")
+                   help="decompressed bytes per block; the reader's ring holds 8 (memory besides the 2 GiB window)")
     p.add_argument("--prefilter", choices=ENGINES, default=ENGINES[0],
                    help="engine that finds the lines worth parsing (same lines either way; hyperscan is faster)")
     p.add_argument("--inline-decompression", action="store_true",
-                   help="decompress in this process instead of a zstd child process (slower; same output)")
+                   help="decompress in this process instead of a child process (slower; same output)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 

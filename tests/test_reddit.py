@@ -325,26 +325,15 @@ def test_an_error_in_the_child_process_names_its_file_after_the_good_ones(tmp_pa
             list(reader.blocks(bad))
         assert e.value.path == str(bad)
         proc = reader.proc
-    assert proc.poll() is not None
-
-
-def test_a_file_left_unread_stops_its_decompressor(tmp_path):
-    f = write_zst(tmp_path / "RC_2020-01.zst", [b'{"body": "%d"}' % i for i in range(400_000)])
-    with DumpReader([f], 4096) as reader:
-        blocks = reader.blocks(f)
-        next(blocks)
-        proc = reader.proc
-        assert proc.poll() is None            # zstd waits on the full pipe
-        blocks.close()                        # the stage needs no more of this file
-        assert proc.poll() is not None
+    assert not proc.is_alive() and reader.proc is None
 
 
 def test_a_killed_parent_leaves_no_decompressor_behind(tmp_path):
-    """zstd blocks on a full pipe; once the parent dies, its next write fails and it ends."""
+    """The child blocks on a full pipe; once the parent dies, its next write fails and it ends."""
     f = write_zst(tmp_path / "RC_2020-01.zst", [b'{"body": "%d"}' % i for i in range(400_000)])
     script = ("import sys, time; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
               "from lima.sources.reddit.decode import DumpReader; r = DumpReader([Path(sys.argv[1])], 4096); "
-              "g = r.blocks(Path(sys.argv[1])); next(g); print(r.proc.pid, flush=True); time.sleep(60)")
+              "next(r.blocks(Path(sys.argv[1]))); print(r.proc.pid, flush=True); time.sleep(60)")
     parent = subprocess.Popen([sys.executable, "-c", script, str(f), str(ROOT / "scripts")], stdout=subprocess.PIPE)
     child = int(parent.stdout.readline())
     assert _running(child)

@@ -6,14 +6,12 @@ plus the stage's peak RSS. Goals: ratio >= 0.5, peak RSS <= 2.5 GB whatever the 
 Two scenarios, each measured in the same run as its floor:
   monthly       RS_/RC_ files of all of Reddit, 1-2 % of the rows ours (the subreddit prefilter)
   per_subreddit WritingPrompts_/AskReddit_ files, every row ours (score and link_id prefilters)
-The inputs live in a temp folder that is deleted afterwards. The stage reads each dump through a
-`zstd -dc --long=31` pipe (lima.sources.reddit.decode.DumpReader), so its wall time gains from a
-second free core; `stage_cpu_seconds` (both processes) and the load average are reported because the
-machine may be shared, and so is the same stage decoding in its own process (`--inline-decompression`,
-`inline_ratio_vs_zstd`). The peak RSS is the largest of the stage's processes (wait4); the two
-together hold at most the sum of both. (A forked decoder writing into a shared-memory ring was
-measured here against the pipe and dropped: 1.04-1.14x the pipe on monthly files, 1.34-1.39x on
-per-subreddit ones, short of the 1.3x on both asked for its extra code.)
+The inputs live in a temp folder that is deleted afterwards. The stage decodes in a child process
+(lima.sources.reddit.decode.DumpReader), so its wall time gains from a second free core; `stage_cpu_seconds`
+(both processes) and the load average are reported because the machine may be shared, and so is
+the same stage decoding in its own process (`--inline-decompression`, `inline_ratio_vs_zstd`): the
+child process is worth its complexity only while it is clearly faster than that. The peak RSS
+is the largest of the stage's processes (wait4); the two together hold at most the sum of both.
 
     python scripts/bench/reddit.py --out results/bench/reddit.json [--mb 520]
 """

@@ -53,7 +53,7 @@ def read_dumps(subs: list[Dump], comments: list[Dump], sinks: dict[str, Sink], q
     candidate become its stories). Returns the stories and per-file line counts."""
     file_stats: dict = {}
     total = sum(d.path.stat().st_size for d in subs + comments)
-    # The reader is opened first, before the progress bar may start a thread.
+    # The reader forks its decoder first, before the progress bar may start a thread.
     with DumpReader([d.path for d in subs + comments], block_size, child) as reader, \
             progress(total=total, unit="B", unit_scale=True, desc="reddit") as bar:
         for d in subs:
