@@ -30,7 +30,7 @@ DEPS_MK := .deps/scripts.mk
 PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py) $(shell find scripts/lima -name '*.py' 2>/dev/null)
 $(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
 	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
-NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight
+NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight realdata
 ifneq ($(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),)
 include $(DEPS_MK)
 endif
@@ -47,10 +47,13 @@ include scripts/profiles/$(PROFILE).mk
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
+# One word as one shell word, whatever it holds (`;`, `<`, `$$`, quotes): '...' with each ' written '\''.
+shell_quote = '$(subst ','\'',$(1))'
+
 # Stage command lines are remembered in $(INTERIM)/.<stage>.args, rewritten only when they
 # change, so a knob changed on the command line (or a PROFILE switch) reruns that stage.
 define remember_args
-$(shell mkdir -p $(dir $(1)) && f='$(1)' && new='$(strip $(2))' && { [ "$$(cat "$$f" 2>/dev/null)" = "$$new" ] || printf '%s' "$$new" > "$$f"; })
+$(shell mkdir -p $(dir $(1)) && f='$(1)' && new=$(call shell_quote,$(strip $(2))) && { [ "$$(cat "$$f" 2>/dev/null)" = "$$new" ] || printf '%s' "$$new" > "$$f"; })
 endef
 # (not for help/clean, nor for a dry run `make -n`, which must change nothing)
 TRACK_ARGS := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),,$(if $(filter-out $(NO_STAGE_GOALS),$(MAKECMDGOALS)),yes,))
@@ -237,15 +240,31 @@ EVAL_CKPT_DIR = $(or $(EVAL_CKPT),$(TRAIN_OUT)/selected)
 # the script from JUDGE_API_KEY (or OPENAI_API_KEY) and never appears on a command line. Every judging
 # stage gets JUDGE_ARGS; `--judge-url ""` switches the judge off whatever the environment says.
 JUDGE_ARGS := $(if $(JUDGE_BASE_URL),--judge-url $(JUDGE_BASE_URL)) $(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL))
+# The judge's limits (JUDGE_CONCURRENCY, JUDGE_BUDGET, JUDGE_TIMEOUT, JUDGE_MAX_WAIT, JUDGE_TIME_BUDGET; see
+# the profile) go to every judging recipe but are not remembered with its arguments: changing one reruns
+# nothing. JUDGE_TIME_BUDGET is one budget for the whole make run: the deadline is computed once, when
+# make starts (and inherited by sub-makes), so stages 07 and 06 under one `make eval` share it.
+# (Not for `make test` and the like: the makes its tests start must each get their own.)
+ifeq ($(origin JUDGE_DEADLINE)$(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),undefined)
+else ifeq ($(origin JUDGE_DEADLINE),undefined)
+JUDGE_DEADLINE := $(if $(filter-out 0,$(JUDGE_TIME_BUDGET)),$(shell echo "$$(date +%s) $(JUDGE_TIME_BUDGET)" | awk '{printf "%d", $$1 + $$2}'))
+export JUDGE_DEADLINE
+endif
+JUDGE_LIMITS = --judge-concurrency $(JUDGE_CONCURRENCY) --judge-budget $(JUDGE_BUDGET) --judge-timeout $(JUDGE_TIMEOUT) \
+          --judge-max-wait $(JUDGE_MAX_WAIT) --judge-time-budget $(JUDGE_TIME_BUDGET) $(if $(JUDGE_DEADLINE),--judge-deadline $(JUDGE_DEADLINE))
 DECODE_ARGS := $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
 # BASELINES="alpaca65b=a.jsonl davinci003=b.jsonl": one judged comparison per NAME=FILE, one report
 # (BASELINE=FILE is one more, named after its file). BOTH_ORDERS=yes judges each pair in both orders
 # (debiased) instead of once with our side at random (§4.1). FLAGS=file gives the safety/format/OOD
 # flags of prompts that carry none (GAIR/lima release rows); without it the judge classifies them.
+# Each value reaches the shell quoted (a `;` or `<` in a path is just a character); a space cannot be
+# told from the separator of BASELINES, so a word without NAME= there stops make with one line.
 BASELINE_FILES := $(foreach b,$(BASELINES) $(BASELINE),$(lastword $(subst =, ,$(b))))
+BASELINE_ARGS := $(foreach b,$(BASELINES) $(BASELINE),--baseline $(call shell_quote,$(b)))
+$(foreach b,$(BASELINES),$(if $(findstring =,$(b)),,$(error BASELINES: '$(b)' is not NAME=FILE (a space inside a path? BASELINES separates by spaces))))
 EVAL_ARGS := --prompts $(EVAL_PROMPTS) --out $(RESULTS)/$(RUN) $(DECODE_ARGS) \
           $(if $(EVAL_SAMPLES),--samples $(EVAL_SAMPLES)) \
-          $(foreach b,$(BASELINES) $(BASELINE),--baseline $(b)) $(if $(filter yes,$(BOTH_ORDERS)),--both-orders) \
+          $(BASELINE_ARGS) $(if $(filter yes,$(BOTH_ORDERS)),--both-orders) \
           $(if $(FLAGS),--flags $(FLAGS)) $(JUDGE_ARGS) $(if $(EVAL_DEVICE_MAP),--device-map $(EVAL_DEVICE_MAP))
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.eval-$(RUN).args,$(EVAL_ARGS) $(EVAL_CKPT))
@@ -278,6 +297,8 @@ SELECTION := $(RESULTS)/$(RUN)/selection.json
 # CKPT=epoch_NN records a person's choice (manual mode); otherwise SELECT_MODE (auto: the judge if
 # JUDGE_BASE_URL and JUDGE_MODEL are set, else the documented metric rule).
 SELECT_MODE ?= auto
+# CKPT=epoch_NN records a manual choice instead of the judged one.
+CKPT ?=
 SELECT_ARGS := --checkpoints $(TRAIN_OUT) --results $(RESULTS)/$(RUN) --window $(SELECT_WINDOW) \
           --dev $(LIMA_DATA)/dev.jsonl $(if $(CKPT),--mode manual --choose $(CKPT),--mode $(SELECT_MODE)) $(JUDGE_ARGS)
 ifneq ($(TRACK_ARGS),)
@@ -285,7 +306,7 @@ $(call remember_args,$(INTERIM)/.select-$(RUN).args,$(SELECT_ARGS))
 endif
 
 $(SELECTION): $(DEV_GENS) $(SRC_07_select_ckpt) $(INTERIM)/.select-$(RUN).args | $(VENV_STAMP)
-	$(PY) scripts/07_select_ckpt.py $(SELECT_ARGS)
+	$(PY) scripts/07_select_ckpt.py $(SELECT_ARGS) $(JUDGE_LIMITS)
 
 ## Stage 07: choose the checkpoint in epochs 5..10 on the dev set (CKPT=epoch_NN records a manual choice)
 select: $(SELECTION)
@@ -298,9 +319,11 @@ review: $(DEV_GENS) | $(VENV_STAMP)
 # Generations, metrics, judgments and eval/*.json first; the report fragment last (the target). Human
 # labels (make annotate's summary), once they exist, join the report beside the judge's.
 HUMAN_SUMMARY := $(wildcard $(RESULTS)/$(RUN)/human/summary.json)
-$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $(BASELINE_FILES) $(FLAGS) $(HUMAN_SUMMARY) $(SRC_06_eval) \
+# (the baselines expanded a second time: a `;` in a path is then part of the name, not a recipe)
+.SECONDEXPANSION:
+$(EVAL_REPORT): $(SELECTION) $(EVAL_PROMPTS) $$(BASELINE_FILES) $(FLAGS) $(HUMAN_SUMMARY) $(SRC_06_eval) \
           $(INTERIM)/.eval-$(RUN).args | $(VENV_STAMP)
-	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(EVAL_CKPT_DIR) $(EVAL_ARGS) --report $@
+	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(EVAL_CKPT_DIR) $(EVAL_ARGS) $(JUDGE_LIMITS) --report $@
 
 ## Stage 06: the chosen checkpoint on the test prompts: metrics, and the judge if JUDGE_BASE_URL/JUDGE_MODEL
 eval: $(EVAL_REPORT)
@@ -317,7 +340,7 @@ HUMAN_REPORT := $(RESULTS)/$(RUN)/report/human.md
 # Stage 06's generation file of the chosen checkpoint, named as 06_eval.py names it (expanded when the
 # recipe runs, after the evaluation it depends on has resolved the `selected` link).
 ANNOTATE_GENS = $(RESULTS)/$(RUN)/generations/$(notdir $(realpath $(EVAL_CKPT_DIR))).$(basename $(notdir $(EVAL_PROMPTS))).jsonl
-ANNOTATE_ARGS = --generations $(ANNOTATE_GENS) --study $(HUMAN_DIR) $(foreach b,$(BASELINES) $(BASELINE),--baseline $(b)) \
+ANNOTATE_ARGS = --generations $(ANNOTATE_GENS) --study $(HUMAN_DIR) $(BASELINE_ARGS) \
           $(if $(ANNOTATORS),--annotators "$(ANNOTATORS)") --seed $(SEED)
 
 ## Human study (§4): serve the labelling page on 127.0.0.1 (ANNOTATORS, ANNOTATE_PORT; Ctrl-C stops it)
@@ -355,6 +378,7 @@ REPORT_EXTRA := $(wildcard $(RESULTS)/$(RUN)/report/human.md $(RESULTS)/$(PROFIL
 $(REPORT): $(EVAL_REPORT) $(SELECTION) $(DATA_REPORT) $(TRAIN_OUT)/TRAINED $(REPORT_EXTRA) $(SRC_08_report) | $(VENV_STAMP)
 	$(PY) scripts/08_report.py --results $(RESULTS)/$(RUN) --interim $(INTERIM) --lima-data $(LIMA_DATA) \
 	    --inputs $(REPORT_INPUTS) --checkpoint $(TRAIN_OUT)/selected --seed $(SEED) \
+	    --eval-split $(basename $(notdir $(EVAL_PROMPTS))) $(if $(filter sample,$(PROFILE)),--toy) \
 	    --fragments $(DATA_REPORT) $(REPORT_EXTRA)
 
 ## Stage 08: assemble results/<run>/REPORT.md (our figures beside the paper's, and a manifest)
@@ -377,7 +401,7 @@ ABLATION_SAMPLES ?= 5
 DIALOGUE_RUN := $(PROFILE)-dialogue
 NOFMT_RUN := $(PROFILE)-no-format
 ABL_SIZES := $(subst $(comma), ,$(ABLATION_SIZES))
-# The names 09_ablation_data.py gives (lima/eval/ablations.py variant_plan): three pools at ABLATION_SIZE,
+# The names 09_ablation_data.py gives (lima/eval/ablations/draws.py variant_plan): three pools at ABLATION_SIZE,
 # then the filtered Stack Exchange series.
 ABL_VARIANTS := $(addsuffix -$(ABLATION_SIZE),se-filtered se-unfiltered wikihow) \
           $(addprefix se-filtered-,$(sort $(filter-out $(ABLATION_SIZE),$(ABL_SIZES))))
@@ -412,7 +436,7 @@ endif
 $(DIALOGUE_REPORT): $(SELECTION) $(RESULTS)/$(DIALOGUE_RUN)/selection.json $(SCRIPTED) $(SRC_10_dialogue) \
           $(INTERIM)/.dialogue.args | $(VENV_STAMP)
 	$(PY) scripts/10_dialogue.py --zero-shot $(TRAIN_OUT)/selected --dialogue $(CKPT_ROOT)/$(DIALOGUE_RUN)/selected \
-	    $(DIALOGUE_ARGS) --report $@
+	    $(DIALOGUE_ARGS) $(JUDGE_LIMITS) --report $@
 
 ## Multi-turn dialogue (§6): train <profile>-dialogue on train_dialogue.jsonl; both models on the scripted conversations
 dialogue: $(DIALOGUE_REPORT)
@@ -442,7 +466,7 @@ endif
 $(RESULTS)/$(PROFILE)-abl-%/report/eval.md: $(RESULTS)/$(PROFILE)-abl-%/selection.json $(EVAL_PROMPTS) $(SRC_06_eval) \
           $(INTERIM)/.ablation-eval.args | $(VENV_STAMP)
 	$(EVAL_LAUNCH) scripts/06_eval.py --checkpoint $(CKPT_ROOT)/$(PROFILE)-abl-$*/selected \
-	    --out $(RESULTS)/$(PROFILE)-abl-$* $(ABL_EVAL_ARGS) --report $@
+	    --out $(RESULTS)/$(PROFILE)-abl-$* $(ABL_EVAL_ARGS) $(JUDGE_LIMITS) --report $@
 
 $(ABL_OUT)/report/ablations.md: $(foreach v,$(ABL_VARIANTS),$(RESULTS)/$(PROFILE)-abl-$(v)/report/eval.md) \
           $(ABLATION_DATA)/variants.json $(SRC_09_ablations) | $(VENV_STAMP)
@@ -464,7 +488,7 @@ endif
 
 # From the main training set ($(LIMA_DATA)/train.jsonl, named outright: inside a sub-make TRAIN_FILE differs).
 $(ABLATION_DATA)/no-format/train.jsonl: $(LIMA_DATA)/train.jsonl $(FLAGS) $(SRC_09_ablation_data) | $(VENV_STAMP)
-	$(PY) scripts/09_ablation_data.py without-format --train $< --out $@ $(if $(FLAGS),--flags $(FLAGS)) $(JUDGE_ARGS)
+	$(PY) scripts/09_ablation_data.py without-format --train $< --out $@ $(if $(FLAGS),--flags $(FLAGS)) $(JUDGE_ARGS) $(JUDGE_LIMITS)
 
 ifeq ($(VARIANT_RUN),)
 $(RESULTS)/$(NOFMT_RUN)/selection.json: $(ABLATION_DATA)/no-format/train.jsonl FORCE | $(VENV_STAMP)
@@ -474,7 +498,7 @@ endif
 $(FORMAT_REPORT): $(SELECTION) $(RESULTS)/$(NOFMT_RUN)/selection.json $(EVAL_PROMPTS) $(FLAGS) $(SRC_09_format_ablation) \
           $(INTERIM)/.format-ablation.args | $(VENV_STAMP)
 	$(PY) scripts/09_format_ablation.py --full $(TRAIN_OUT)/selected --ablated $(CKPT_ROOT)/$(NOFMT_RUN)/selected \
-	    $(FORMAT_ARGS) --report $@
+	    $(FORMAT_ARGS) $(JUDGE_LIMITS) --report $@
 
 ## Format constraints (Appendix E): train <profile>-no-format without them; both judged on the format-constrained prompts
 format-ablation: $(FORMAT_REPORT)
@@ -516,9 +540,25 @@ bench: $(VENV_STAMP) $(TEST_STAMP) $(BENCH_STAMP)
 	$(PY) scripts/bench/train_peers.py --out $(RESULTS)/bench/train_peers.json
 	$(PY) scripts/bench/judge.py --out $(RESULTS)/bench/judge.json
 
+# Real third-party files some tests read (tests/realdata.tsv: repository, commit, size, sha256 of each),
+# fetched from their public repositories into an ignored cache; without them those tests skip.
+# REALDATA_URL: the raw-file host (GitHub's; a mirror serving /<owner>/<repo>/<commit>/<path> works).
+# With LIMA_RELEASE holding GAIR/lima's train.jsonl, the release's short Stack Exchange prompts are
+# derived from it too (that file is gated: never fetched from a third party's copy).
+REALDATA_DIR ?= .cache/realdata
+REALDATA_URL ?= https://raw.githubusercontent.com
+## Fetch the real third-party samples the tests read (pinned commits, sha256 checked) into .cache/realdata/
+realdata: | $(VENV_STAMP)
+	$(PY) scripts/tools/fetch_realdata.py --out $(REALDATA_DIR) --base-url $(REALDATA_URL) \
+	    $(if $(wildcard $(LIMA_RELEASE)/train.jsonl),--lima-release $(LIMA_RELEASE))
+
+# The knobs are every variable set with ?= in this Makefile or in a profile file, in that order: a
+# new knob is listed the moment it is given a default, nowhere else.
+KNOBS = $(shell sed -n 's/^\([A-Z][A-Z0-9_]*\) *?=.*/\1/p' $(firstword $(MAKEFILE_LIST)) scripts/profiles/*.mk | awk '!seen[$$0]++')
+
 ## Print the resolved knobs of the current PROFILE
 variables:
-	@$(foreach v,PROFILE SEED JOBS INTERIM RESULTS SE_DUMPS SE_STEM_QUOTA SE_OTHER_QUOTA WH_CACHE WH_OFFLINE WH_CSV WH_QUOTA WH_POOL_QUOTA WH_CATEGORIES WH_USER_AGENT REDDIT_DUMPS WP_QUOTA ASK_QUOTA REDDIT_POOL_FACTOR REDDIT_PINS AUTHORED SUPERNI LIMA_RELEASE TAKE_FROM_RELEASE NLP_QUOTA AUTHORS_QUOTA DEV_QUOTA TEST_AUTHORS_QUOTA DIALOGUES_QUOTA DATA_STRICT LIMA_DATA RUN MODEL BASE_STEPS NPROC NNODES NODE_RANK RDZV_ENDPOINT TRAIN_FILE EPOCHS BATCH_SIZE MICRO_BATCH_SIZE LR FINAL_LR WEIGHT_DECAY MAX_LEN RESID_DROPOUT KEEP_EPOCHS ACTIVATION_CHECKPOINTING CPU_OFFLOAD PLAN_DEVICE DEVICE_MEM_GB HOST_MEM_GB IGNORE_PLAN EVAL_CKPT EVAL_PROMPTS EVAL_NPROC EVAL_DEVICE_MAP MAX_NEW_TOKENS EVAL_SAMPLES BASELINE BASELINES BOTH_ORDERS FLAGS ANNOTATORS ANNOTATE_PORT JUDGE_BASE_URL JUDGE_MODEL SELECT_WINDOW SELECT_MODE CKPT ABLATION_MODEL ABLATION_SIZE ABLATION_SIZES ABLATION_BATCH_SIZE ABLATION_RESID_DROPOUT ABLATION_SAMPLES ABLATION_DATA SCRIPTED,echo "$(v) = $($(v))";)
+	@$(foreach v,$(KNOBS),echo "$(v) = $($(v))";)
 
 ## Remove everything the pipeline produced, and the derived prerequisites (keeps data/raw/ and .venv)
 clean:
@@ -532,4 +572,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

@@ -22,6 +22,7 @@ from lima.errors import StageError
 from lima.progress import progress
 from lima.cli import run_main, setup_logging
 from lima.base.corpus import reddit_texts, stackexchange_texts, wikihow_texts
+from lima.funnel import args_record
 from lima.io import atomic_write, write_json
 from lima.base.tiny import pack_corpus, pretrain, save_base, tiny_config, train_tokenizer
 
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
     write_json(args.out / "base_summary.json", {
         "parameters": n_params, "documents": {k: len(v) for k, v in texts.items()},
         "characters": sum(map(len, corpus)), "tokens": int(blocks.numel()), "first_loss": losses[0],
-        "last_loss": sum(losses[-20:]) / len(losses[-20:]), "args": {k: str(v) for k, v in vars(args).items()}})
+        "last_loss": sum(losses[-20:]) / len(losses[-20:]), "args": args_record(args)})
     with atomic_write(args.out / "BASE") as f:
         f.write(f"tiny base: {n_params} parameters, loss {losses[0]:.3f} -> {losses[-1]:.3f}\n")
     print(f"base: {n_params / 1e6:.1f}M-parameter LLaMA, LM loss {losses[0]:.2f} -> "

@@ -23,7 +23,7 @@ from lima.funnel import Funnel
 from lima.io import check_writable
 from lima.sources.wikihow.crawl import CATEGORIES
 from lima.sources.wikihow.fetch import BASE_URL, INDEX, Fetcher
-from lima.sources.wikihow.parse import OPTIONAL_SECTIONS
+from lima.sources.wikihow.article import OPTIONAL_SECTIONS
 from lima.sources.wikihow.stage import from_csv, from_site, write_outputs
 
 def parse_args(argv=None):

@@ -22,45 +22,47 @@ from lima.io import write_jsonl
 from lima.sources.reddit.decode import BLOCK_SIZE
 from lima.sources.reddit.files import find_dumps
 from lima.sources.reddit.prefilter import ENGINES
-from lima.sources.reddit.select import MIN_STORY_WORDS, Diversity, read_pins, select_ask, select_wp
+from lima.sources.reddit.pins import read_pins
+from lima.sources.reddit.rules import MIN_STORY_WORDS
+from lima.sources.reddit.select import Diversity, select_ask, select_wp
 from lima.sources.reddit.stage import dumps_to_read, make_sinks, outcome_notes, read_dumps
 
 log = logging.getLogger("lima.reddit")
 
-# -----------------------------------------------------------------------------
-parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--dumps", nargs="+", required=True,
-                    help="Pushshift .zst files or folders holding them (searched recursively)")
-parser.add_argument("--wp-out", required=True, help="output JSONL of WritingPrompts pairs")
-parser.add_argument("--ask-out", required=True, help="output JSONL of AskReddit test prompts")
-# ---- selection
-parser.add_argument("--wp-quota", type=int, default=150, help="WritingPrompts pairs to keep (Table 1: 150)")
-parser.add_argument("--ask-quota", type=int, default=70, help="AskReddit test prompts to keep (Table 1: 70)")
-parser.add_argument("--wp-subreddit", default="WritingPrompts", help="subreddit of the story pairs (§2.1)")
-parser.add_argument("--ask-subreddit", default="AskReddit", help="subreddit of the test prompts (§2.1)")
-parser.add_argument("--pin", type=Path, default=None,
-                    help="allow-list of post ids taken first, in order (a hand selection; see data/authored/)")
-parser.add_argument("--max-stories-per-author", type=int, default=2,
-                    help="diversity: at most this many stories by one author (ours; the paper chose by hand)")
-parser.add_argument("--max-prompt-similarity", type=float, default=0.5,
-                    help="diversity: drop a prompt whose word-bigram Jaccard with a kept one exceeds this (ours)")
-parser.add_argument("--pool-factor", type=int, default=10,
-                    help="candidate posts kept per quota slot in pass 1 (bounds memory; ours)")
-parser.add_argument("--seed", type=int, default=0, help="orders posts of equal score")
-# ---- reading
-parser.add_argument("--block-size", type=int, default=BLOCK_SIZE,
-                    help="decompressed bytes per block; the reader's ring holds 8 (memory besides the 2 GiB window)")
-parser.add_argument("--prefilter", choices=ENGINES, default=ENGINES[0],
-                    help="engine that finds the lines worth parsing (same lines either way; hyperscan is faster)")
-parser.add_argument("--inline-decompression", action="store_true",
-                    help="decompress in this process instead of a child process (slower; same output)")
-parser.add_argument("-v", "--verbose", action="store_true")
-# -----------------------------------------------------------------------------
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dumps", nargs="+", required=True,
+                   help="Pushshift .zst files or folders holding them (searched recursively)")
+    p.add_argument("--wp-out", required=True, help="output JSONL of WritingPrompts pairs")
+    p.add_argument("--ask-out", required=True, help="output JSONL of AskReddit test prompts")
+    # ---- selection
+    p.add_argument("--wp-quota", type=int, default=150, help="WritingPrompts pairs to keep (Table 1: 150)")
+    p.add_argument("--ask-quota", type=int, default=70, help="AskReddit test prompts to keep (Table 1: 70)")
+    p.add_argument("--wp-subreddit", default="WritingPrompts", help="subreddit of the story pairs (§2.1)")
+    p.add_argument("--ask-subreddit", default="AskReddit", help="subreddit of the test prompts (§2.1)")
+    p.add_argument("--pin", type=Path, default=None,
+                   help="allow-list of post ids taken first, in order (a hand selection; see data/authored/)")
+    p.add_argument("--max-stories-per-author", type=int, default=2,
+                   help="diversity: at most this many stories by one author (ours; the paper chose by hand)")
+    p.add_argument("--max-prompt-similarity", type=float, default=0.5,
+                   help="diversity: drop a prompt whose word-bigram Jaccard with a kept one exceeds this (ours)")
+    p.add_argument("--pool-factor", type=int, default=10,
+                   help="candidate posts kept per quota slot in pass 1 (bounds memory; ours)")
+    p.add_argument("--seed", type=int, default=0, help="orders posts of equal score")
+    # ---- reading
+    p.add_argument("--block-size", type=int, default=BLOCK_SIZE,
+                   help="decompressed bytes per block; the reader's ring holds 8 (memory besides the 2 GiB window)")
+    p.add_argument("--prefilter", choices=ENGINES, default=ENGINES[0],
+                   help="engine that finds the lines worth parsing (same lines either way; hyperscan is faster)")
+    p.add_argument("--inline-decompression", action="store_true",
+                   help="decompress in this process instead of a child process (slower; same output)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
 
 
 def main(argv=None):
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     setup_logging(args.verbose)
     wp_name, ask_name = args.wp_subreddit.lower(), args.ask_subreddit.lower()
     problems = [f"--{k.replace('_', '-')} must be >= 0" for k in ("wp_quota", "ask_quota")

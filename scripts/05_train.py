@@ -40,6 +40,7 @@ from lima.cli import run_main, setup_logging
 from lima.deps import project_sources
 from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, init_distributed, is_main,
                               log0, peak_mem_mb, rank, world_size)
+from lima.funnel import args_record
 from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
 from lima.train.loss import evaluate, micro_loss
 from lima.train.preflight import run_preflight
@@ -326,7 +327,7 @@ def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> 
     if epoch + 1 in keep:
         export_model(model, data.tokenizer, args.out / f"epoch_{epoch + 1:02d}", dtype=export_dtype(args, device),
                      info={"epoch": epoch + 1, "step": info["step"], **row,
-                           "args": {k: str(v) for k, v in vars(args).items()}, "fingerprint": info["fingerprint"]})
+                           "args": args_record(args), "fingerprint": info["fingerprint"]})
     if is_main():
         append_jsonl(metrics_path, row)
 
@@ -343,7 +344,7 @@ def finish(args, data, keep, metrics_path, total_steps, world, fp, info) -> None
     write_json(args.out / "train_summary.json", {
         "examples": len(data.train), "counts": dict(data.counts), "steps": total_steps, "world_size": world,
         "exported_epochs": sorted(keep), "fingerprint": fp, "weights_held_before_sharding": info["held_by_rank"],
-        "args": {k: str(v) for k, v in vars(args).items()}})
+        "args": args_record(args)})
     write_report_fragment(args, rows, len(data.train), total_steps, world, info["rates"], data.counts)
     with atomic_write(args.out / "TRAINED") as f:
         f.write(f"trained {args.epochs} epochs, {total_steps} steps, fingerprint {fp}\n")

@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.eval.agreement import PAPER_AGREEMENT, read_judgments, tie_discounted_accuracy
+from lima.eval.preference.agreement import PAPER_AGREEMENT, read_judgments, tie_discounted_accuracy
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
 from lima.io import write_json

@@ -28,11 +28,12 @@ from pathlib import Path
 from lima.cli import run_main, setup_logging
 from lima.dataset.contract import read_contract_rows
 from lima.errors import StageError
-from lima.eval.evaluate import KINDS, generation_file, generation_name, judge_generations, parse_baselines
-from lima.eval.flags import resolve_flags, write_flags
-from lima.eval.judge_config import add_judge_args, judge_errors, resolve
-from lima.eval.metrics import generation_metrics
-from lima.eval.report import NO_JUDGE_LINE, plot_winrates, write_report
+from lima.eval.preference.evaluate import KINDS, generation_file, generation_name, judge_generations, parse_baselines
+from lima.eval.preference.flags import resolve_flags, write_flags
+from lima.eval.judge.config import add_judge_args, judge_errors, resolve
+from lima.eval.generation.metrics import generation_metrics
+from lima.eval.preference.plots import plot_absolute, plot_winrates
+from lima.eval.preference.report import NO_JUDGE_LINE, truncation_warnings, write_report
 from lima.io import write_json
 
 MODE = {False: "single", True: "both-orders"}
@@ -114,13 +115,28 @@ def read_human(path: Path) -> dict | None:
     return data
 
 
+def token_counter(checkpoint: Path | None):
+    """Counts a baseline's tokens with our checkpoint's tokenizer, so both sides' mean tokens compare;
+    None for an API system (words only)."""
+    if checkpoint is None:
+        return None
+    loaded = []
+
+    def count(texts: list[str]) -> list[int]:
+        if not loaded:                      # loaded on first use: only a run with baselines needs it
+            from transformers import AutoTokenizer
+            loaded.append(AutoTokenizer.from_pretrained(str(checkpoint)))
+        return [len(ids) for ids in loaded[0](texts, add_special_tokens=False)["input_ids"]] if texts else []
+    return count
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
     judge = resolve(args)
     if problems := check_args(args, judge):
         raise StageError("06_eval.py", "; ".join(problems))
-    from lima.eval.generate import Decoding
+    from lima.eval.generation.generate import Decoding
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     counts = Counter()
     rows = read_contract_rows(args.prompts, counts)
@@ -153,7 +169,7 @@ def main(argv=None) -> int:
         with judge_errors():
             judged = judge_generations(client, args.kinds, rows, gens, name, args.out / "eval",
                                        baselines=args.baselines, both_orders=args.both_orders, seed=args.seed,
-                                       absolute_n=args.absolute_n)
+                                       absolute_n=args.absolute_n, count_tokens=token_counter(args.checkpoint))
         judge_info = judge.record(client)
     human = read_human(args.out / "human" / "summary.json")
 
@@ -162,7 +178,11 @@ def main(argv=None) -> int:
                "decoding": decoding.to_dict(), "seed": args.seed, "metrics": metrics, "judge": judge_info,
                "judge_mode": MODE[args.both_orders], "flags": flags, "human": human, "judged": judged}
     write_json(args.out / "eval" / f"{name}.summary.json", summary)
-    plot_winrates(judged.get("pairwise") or {}, args.out / "winrates.png", (human or {}).get("pairwise"))
+    for line in truncation_warnings(summary):
+        print(f"WARNING: {line}", file=sys.stderr)
+    judge_model = (judge_info or {}).get("model")
+    plot_winrates(judged.get("pairwise") or {}, args.out / "winrates.png", (human or {}).get("pairwise"), judge_model)
+    plot_absolute(judged.get("absolute"), args.out / "absolute.png", f"judge {judge_model}", (human or {}).get("absolute"))
     write_report(args.report, summary)         # last: the Make target
     print(f"eval: {len(gens)} responses -> {gen_path} (EOT rate {metrics['eot_rate']}, distinct-2 "
           f"{metrics['distinct_2']}); {', '.join(judged) or 'not judged'}; report {args.report}")

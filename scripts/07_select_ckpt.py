@@ -19,9 +19,9 @@ from pathlib import Path
 
 from lima.cli import run_main, setup_logging
 from lima.errors import StageError
-from lima.eval.judge_config import add_judge_args, judge_errors, resolve
-from lima.eval.ppl_quality import ppl_vs_quality
-from lima.eval.selection import (Candidates, candidate_epochs, choose_by_hand, choose_by_judge, choose_by_metrics,
+from lima.eval.judge.config import add_judge_args, judge_errors, resolve
+from lima.eval.selection.ppl_quality import ppl_vs_quality
+from lima.eval.selection.choose import (Candidates, candidate_epochs, choose_by_hand, choose_by_judge, choose_by_metrics,
                                  link_selected, render_selection, review_html)
 from lima.io import atomic_write, write_json
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from lima.cli import run_main
 from lima.io import atomic_write, write_json
-from lima.report import build_manifest, collect_fragments, render_report
+from lima.scorecard import build_scorecard, render_scorecard
+from lima.report import build_manifest, collect_fragments, render_report, stage_outputs
 
 
 def main(argv=None) -> int:
@@ -34,6 +35,9 @@ def main(argv=None) -> int:
                         "(results/<profile>/report/data.md for a variant RUN, results/<profile>-dialogue/report/dialogue.md, ...)")
     p.add_argument("--requirements", type=Path, default=Path("requirements.txt"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-split", default="test", help="the prompt file stage 06 evaluated the chosen checkpoint on (its stem)")
+    p.add_argument("--toy", action="store_true", help="the model is a toy (the sample profile): the scorecard says its "
+                                                      "numbers test the pipeline, not the paper")
     args = p.parse_args(argv)
     out = args.out or args.results / "REPORT.md"
     fragments = collect_fragments(args.results, args.fragments, args.require.split(","))
@@ -41,11 +45,20 @@ def main(argv=None) -> int:
     selection = json.loads(sel_path.read_text()) if sel_path.exists() else {}
     # Fragments from other folders are inputs of this report too: checksummed with the rest.
     roots = [*args.inputs, args.interim, args.lima_data, args.results, *fragments.values()]
+    ckpt_root = args.checkpoint.parent.parent if args.checkpoint else None
+
+    def ran(stage: str) -> bool:
+        outs = stage_outputs(stage, run=args.results.name, interim=args.interim, lima_data=args.lima_data,
+                             results=args.results, checkpoints=ckpt_root, fragments=fragments)
+        return outs is None or any(p.exists() for p in outs)
     man = build_manifest(requirements=args.requirements, interim=args.interim, roots=roots,
-                         checkpoint=args.checkpoint, seed=args.seed)
+                         checkpoint=args.checkpoint, seed=args.seed, ran=ran)
     write_json(args.results / "manifest.json", man)
+    card = build_scorecard(results=args.results, lima_data=args.lima_data, checkpoint=args.checkpoint,
+                           selection=selection, fragments=fragments, eval_split=args.eval_split, toy=args.toy)
     text = render_report(run=args.results.name, out_dir=out.parent, plot_dir=args.results, fragments=fragments,
-                         selection=selection, interim=args.interim, manifest=man, seed=args.seed)
+                         selection=selection, interim=args.interim, manifest=man, seed=args.seed,
+                         scorecard=render_scorecard(card, args.toy))
     with atomic_write(out) as f:
         f.write(text)
     print(f"report: {len(fragments)} parts -> {out}")

@@ -4,7 +4,7 @@ training set without its format-constraint examples.
 `pools` writes data/ablations/<variant>/train.jsonl for 2,000 filtered Stack Exchange, 2,000
 unfiltered Stack Exchange and 2,000 wikiHow examples (diversity and quality, Fig. 5) and the filtered
 Stack Exchange series 2K..32K (quantity, Fig. 6). The Stack Exchange sets are drawn by the §2.1
-sampler (lima/eval/ablations.py says how; capped, and said so, when a pool is shorter); data.md shows
+sampler (lima/eval/ablations/draws.py says how; capped, and said so, when a pool is shorter); data.md shows
 each set's sites, STEM/Other split, median answer score and length; variants.json, written last, lists
 them. `without-format` drops the rows marked meta.format_constraint (Appendix E: 1,000 -> 994 examples);
 GAIR/lima release rows carry no flags, so theirs come from --flags FILE or, failing that, the judge.
@@ -21,10 +21,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lima.eval.ablations import (ORDERS, build_variant, describe_set, draw_se, parse_sizes, render_data_report,
-                                 se_groups, variant_plan, without_flag)
-from lima.eval.flags import resolve_flags, write_flags
-from lima.eval.judge_config import add_judge_args, judge_errors, resolve
+from lima.eval.ablations.draws import (ORDERS, build_variant, describe_set, draw_se, parse_sizes, se_groups,
+                                       variant_plan, without_flag)
+from lima.eval.ablations.report import render_data_report
+from lima.eval.preference.flags import resolve_flags, write_flags
+from lima.eval.judge.config import add_judge_args, judge_errors, resolve
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
 from lima.dataset.contract import ContractError, check_row, read_contract_rows
@@ -132,7 +133,7 @@ def build_pools(args) -> int:
 
 def build_without_format(args) -> int:
     """The rows without meta.<flag>; release rows (no flags of their own) get theirs from --flags or
-    the judge (lima/eval/flags.py), and the flags used are written beside the output."""
+    the judge (lima/eval/preference/flags.py), and the flags used are written beside the output."""
     judge = resolve(args)
     if problems := list(judge.problems) + ([f"--flags {args.flags}: no such file"]
                                            if args.flags and not args.flags.is_file() else []):

@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from lima.eval.ablations import plot_diversity, plot_quantity, render_ablation_report
+from lima.eval.ablations.report import plot_diversity, plot_quantity, render_ablation_report
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
-from lima.eval.report import NO_JUDGE_LINE
+from lima.eval.preference.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json
 
 NO_JUDGE = NO_JUDGE_LINE.replace("`make eval`", "`make ablations`")
@@ -47,12 +47,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
     plan = read_json(args.variants, "variants.json")
-    variants, n_prompts, samples = [], None, None
+    variants, n_prompts, samples, rater = [], None, None, None
     for v in plan["variants"]:
         run = args.results / f"{args.run_prefix}{v['name']}"
         epoch = read_json(run / "selection.json", "selection record")["choice"]
         ev = read_json(run / "eval" / f"{epoch}.{args.prompts.stem}.summary.json", "evaluation summary")
         likert = (ev.get("judged") or {}).get("likert")
+        rater = rater or (ev.get("judge") or {}).get("model")
         n_prompts, samples = ev["n_prompts"], ev["samples"]
         role = v["role"]
         variants.append({**v, "run": run.name, "epoch": epoch, "eot_rate": ev["metrics"]["eot_rate"],
@@ -65,8 +66,8 @@ def main(argv=None) -> int:
         quantity = sorted([v for v in variants if v["pool"] == "se-filtered" and v["requested"] in plan["sizes"]],
                           key=lambda v: v["requested"])
         args.out.mkdir(parents=True, exist_ok=True)
-        plots = [plot_diversity(diversity, args.out / "ablation_diversity.png").name,
-                 plot_quantity(quantity, args.out / "ablation_quantity.png").name]
+        plots = [plot_diversity(diversity, args.out / "ablation_diversity.png", rater).name,
+                 plot_quantity(quantity, args.out / "ablation_quantity.png", rater).name]
     else:
         print(f"judge: {NO_JUDGE}")
     summary = {"model": args.model, "n_prompts": n_prompts, "samples": samples, "judged": judged,

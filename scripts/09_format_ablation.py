@@ -14,11 +14,11 @@ from pathlib import Path
 
 from lima.cli import run_main, setup_logging
 from lima.errors import StageError
-from lima.eval.ablations import flagged_conversations, judge_format_pairs, render_format_report, side_by_side
+from lima.eval.ablations.format import flagged_conversations, judge_format_pairs, render_format_report, side_by_side
 from lima.eval.dialogue import generate_file
-from lima.eval.judge_config import add_judge_args, judge_errors, resolve
-from lima.eval.metrics import generation_metrics
-from lima.eval.report import NO_JUDGE_LINE
+from lima.eval.judge.config import add_judge_args, judge_errors, resolve
+from lima.eval.generation.metrics import generation_metrics
+from lima.eval.preference.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json
 
 NO_JUDGE = NO_JUDGE_LINE.replace("`make eval`", "`make format-ablation`")
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
                 for flag, path in (("full", args.full), ("ablated", args.ablated)) if not (path / "config.json").is_file()]
     if problems := problems + list(judge.problems):
         raise StageError("09_format_ablation.py", "; ".join(problems))
-    from lima.eval.generate import Decoding
+    from lima.eval.generation.generate import Decoding
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     if args.flags and not args.flags.is_file():
         raise StageError("--flags", f"{args.flags}: no such file")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
-from lima.eval.dialogue import generate_file, judge_dialogue, read_conversations, render_report, summarize_labels
-from lima.eval.judge_config import add_judge_args, judge_errors, resolve
-from lima.eval.metrics import generation_metrics
-from lima.eval.report import NO_JUDGE_LINE
+from lima.eval.dialogue import generate_file, judge_dialogue, read_scripted_conversations, render_report, summarize_labels
+from lima.eval.judge.config import add_judge_args, judge_errors, resolve
+from lima.eval.generation.metrics import generation_metrics
+from lima.eval.preference.report import NO_JUDGE_LINE
 from lima.io import atomic_write, write_json, write_jsonl
 
 log = logging.getLogger("lima.eval.dialogue")
@@ -64,10 +64,10 @@ def main(argv=None) -> int:
     judge = resolve(args)
     if problems := check_args(args, judge):
         raise StageError("10_dialogue.py", "; ".join(problems))
-    from lima.eval.generate import Decoding
+    from lima.eval.generation.generate import Decoding
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     counts = Counter()
-    convs = read_conversations(args.conversations, counts)
+    convs = read_scripted_conversations(args.conversations, counts)
     if counts:
         log.warning("%s: skipped %s", args.conversations, dict(counts))
 

@@ -12,8 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-# Real third-party samples live beside the project, not in it; a user's clone has none.
+# Real third-party samples are never in the repository: `make realdata` fetches them (tests/realdata.tsv)
+# into REALDATA_CACHE; the developers' machines keep a copy beside the project (REALDATA).
+REALDATA_CACHE = ROOT / ".cache" / "realdata"
 REALDATA = ROOT.parent / "shared" / "realdata"
+SHORT_PROMPTS = "lima_se_short_prompts.txt"
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -50,12 +53,36 @@ def tracked_copy(dest: Path) -> Path:
     return dest
 
 
+def _holds_every_real_file(folder: Path) -> bool:
+    from tools.fetch_realdata import read_manifest
+    return folder.is_dir() and all((folder / src.file).is_file() for src in read_manifest())
+
+
 @pytest.fixture
 def realdata():
-    """The folder of real samples, or a skip when this clone has none."""
-    if not REALDATA.is_dir():
-        pytest.skip("../shared/realdata is absent (only the developers' machines have it)")
-    return REALDATA
+    """The folder of real samples (`make realdata`'s cache, else the developers' copy), or a skip."""
+    for folder in (REALDATA_CACHE, REALDATA):
+        if _holds_every_real_file(folder):
+            return folder
+    pytest.skip("no real third-party samples: `make realdata` fetches them into .cache/realdata/")
+
+
+@pytest.fixture
+def release_short_prompts():
+    """The GAIR/lima release's one-line Stack Exchange prompts (derived by `make realdata`), or a skip."""
+    for folder in (REALDATA_CACHE, REALDATA):
+        if (folder / SHORT_PROMPTS).is_file():
+            return folder / SHORT_PROMPTS
+    pytest.skip(f"no {SHORT_PROMPTS}: `make realdata LIMA_RELEASE=<folder with GAIR/lima's train.jsonl>` derives it")
+
+
+def read_export(folder: Path) -> dict:
+    """Every tensor of an export (or any safetensors model folder): the whole model in memory."""
+    from safetensors.torch import load_file
+    out = {}
+    for f in sorted(Path(folder).glob("*.safetensors")):
+        out.update(load_file(f))
+    return out
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 Answers by reading the prompt: GOOD beats OK beats BAD; BIASED makes the judge always pick Answer A;
 CONFUSE gets an answer with no verdict; asked for a prompt's flags, HARM, FORMAT and ODD in it mean
 safety, format_constraint and ood; queued faults (429 with Retry-After, "429:<seconds>" for
-another Retry-After, 500, 401, a malformed body, a slow answer; None for a normal answer) are played
+another Retry-After, 500, 401, a malformed body, a slow answer, "noverdict" for a 200 whose text holds
+no verdict; None for a normal answer) are played
 one request each. Every request is recorded with what it was for: its kind (pairwise, absolute,
 safety, likert, flags, dialogue, or generate for a system answering) and the task (the user's prompt).
 """
@@ -46,7 +47,8 @@ class StandIn:
                         return self.reply(200, b'{"choices": [{"mess')
                     if fault == "slow":
                         time.sleep(1.5)
-                    text = stand_in.answer(body["messages"])
+                    text = ("Service busy: please try again later." if fault == "noverdict"    # a 200 with no verdict
+                            else stand_in.answer(body["messages"]))
                     data = {"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                             "usage": {"completion_tokens": len(text.split())}}
                     self.reply(200, json.dumps(data).encode())

@@ -13,7 +13,7 @@ import pytest
 from safetensors.torch import load_file
 
 from conftest import ROOT, run_script
-from lima.eval.ablations import describe_set, draw_se, parse_sizes, se_groups, variant_plan
+from lima.eval.ablations.draws import describe_set, draw_se, parse_sizes, se_groups, variant_plan
 from lima.eval.dialogue import render_history, summarize_labels
 from lima.base.tiny import make_tiny_base
 from test_eval_judge import StandIn

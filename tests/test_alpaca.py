@@ -109,3 +109,31 @@ def test_stage_05_checks_then_trains_on_the_alpaca_file(toy, tmp_path, capsys):
     run_script("05_train.py", "--check", *common[:2], "--train", bad, *common[4:], expect_exit=2)
     err = capsys.readouterr().err
     assert f"error: {bad}: neither the data contract" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", r"bad.json: is empty: no conversation"),                      # was "no target token within --max-len"
+    (b"\n\n", r"bad.json: is empty: no conversation"),
+    (b'{"source": "authors", "conversations": ["Q?", "A."]}\n{"source": "authors", "conversations": ["Q?", "caf\xe9"]}\n',
+     r"bad.json: not a JSONL file: line is not valid utf-8.*\(line 2\)"),
+    (b'[{"instruction": "Say hi.", "output": "Hi."},\n {"instruction": "Say \xff", "output": "Hi."}]',
+     r"bad.json: line 2 is not UTF-8 \(byte 0xff\)"),                   # was a byte offset
+])
+def test_an_empty_or_non_utf8_training_file_says_what_and_where(tmp_path, data, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(data)
+    with pytest.raises(StageError, match=message):
+        read_conversations(path, Counter())
+
+
+def test_a_repeated_training_row_is_dropped_and_a_shared_id_is_kept_both_said(tmp_path, caplog):
+    rows = [{"id": "a", "source": "authors", "conversations": ["Q?", "A."]},
+            {"id": "b", "source": "authors", "conversations": ["R?", "B."]},
+            {"id": "a", "source": "authors", "conversations": ["Q?", "A."]},
+            {"id": "b", "source": "authors", "conversations": ["R?", "Other."]}]
+    counts = Counter()
+    got = read_conversations(write_rows(tmp_path / "train.jsonl", rows), counts)
+    assert [r["conversations"][1] for r in got] == ["A.", "B.", "Other."]
+    assert counts == Counter(duplicate_row_dropped=1, duplicate_id_kept=1)
+    assert "row 3 has the id 'a' of row 1, and the same conversation: dropped" in caplog.text
+    assert "row 4 has the id 'b' of row 2 but another conversation: kept" in caplog.text

@@ -11,10 +11,10 @@ from PIL import Image
 
 from conftest import run_script
 from judge_standin import StandIn
-from lima.eval.metrics import mean_ci95
-from lima.eval.ppl_quality import pearson
-from lima.report import ppl_quality_points
-from test_select import make_run
+from lima.eval.generation.metrics import mean_ci95
+from lima.eval.selection.ppl_quality import pearson
+from lima.eval.selection.appendix_b import ppl_quality_points
+from test_select_ckpt import make_run
 
 # The stand-in rates a response 6 (GOOD), 4 (OK) or 1 (BAD); each epoch's four dev responses, epochs 3
 # and 12 outside the selection window but exported.

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import ROOT, run_script
 from lima.dataset.contract import normalize_row, release_id
-from lima.dataset.dedup import PromptIndex, normalize_text
+from lima.dataset.dedup import PromptIndex
+from lima.similarity import normalize_text
 from lima.sources.superni import load_tasks, task_verdict
 
 SCRIPT = "04_build_dataset.py"

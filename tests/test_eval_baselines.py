@@ -15,9 +15,10 @@ import pytest
 
 from conftest import ROOT, run_script, write_rows
 from lima.errors import StageError
-from lima.eval.evaluate import parse_baselines
-from lima.eval.judge import ours_side
-from lima.eval.report import PAPER_PAIRWISE, bar_rows, paper_baseline
+from lima.eval.preference.evaluate import parse_baselines
+from lima.eval.judge.judging import ours_side
+from lima.eval.preference.report import PAPER_PAIRWISE, bar_rows, paper_baseline
+from lima.eval.stats import binom_ci
 
 
 # q1..q3 graded; b1..b6 make the stand-in pick Answer A whatever it reads (a position-biased judge).
@@ -106,16 +107,19 @@ def test_two_baselines_one_report_with_both_bars_and_the_papers_numbers(stand_in
     alpaca_row = next(line for line in report.splitlines() if line.startswith("| `alpaca65b`"))
     davinci_row = next(line for line in report.splitlines() if line.startswith("| `davinci003`"))
     res = index["baselines"]["alpaca65b"]["result"]["percent"]
-    assert f"{res['win']:.0f} / {res['tie']:.0f} / {res['loss']:.0f}" in alpaca_row
+    counts = index["baselines"]["alpaca65b"]["result"]["counts"]
+    cis = {k: binom_ci(counts[k], 10) for k in counts}                    # exact 95% intervals over prompts
+    assert " / ".join(f"{res[k]:.0f} [{cis[k][0]:.0f}-{cis[k][1]:.0f}]" for k in ("win", "tie", "loss")) in alpaca_row
     assert "64 / 19 / 17" in alpaca_row and "53 / 21 / 26" in alpaca_row             # the paper's Figs. 2 and 1
     assert "54 / 23 / 23" in davinci_row and "44 / 21 / 35" in davinci_row
     assert "8 (2 prompts missing in the baseline)" in davinci_row and "no human labels" in davinci_row
-    assert "Judge mode `single`" in report and "drawn at random" in report and "| single |" in alpaca_row
-    assert "![win / tie / loss per baseline](../winrates.png)" in report
+    assert "Judge mode `single`" in report and "drawn at random" in report and "judge mode `single`" in report
+    assert "![win / tie / loss per baseline, with 95% intervals](winrates.png)" in report
     assert (out / "winrates.png").stat().st_size > 5000
     labels = [b[1] for b in bar_rows(index["baselines"], None)]
-    assert labels == ["ours vs alpaca65b, judge (n=10)", "paper: LIMA vs alpaca-65b, GPT-4", "paper: LIMA vs alpaca-65b, human",
-                      "ours vs davinci003, judge (n=8)", "paper: LIMA vs davinci003, GPT-4", "paper: LIMA vs davinci003, human"]
+    assert labels == ["ours vs alpaca65b, judge (n=10)", "paper: LIMA vs Alpaca 65B, GPT-4 (n=300)",
+                      "paper: LIMA vs Alpaca 65B, humans (n=300)", "ours vs davinci003, judge (n=8)",
+                      "paper: LIMA vs DaVinci003, GPT-4 (n=300)", "paper: LIMA vs DaVinci003, humans (n=300)"]
 
     # a rerun asks nothing; a second run with another baseline adds it and keeps the others
     n = len(stand_in.requests)
@@ -128,7 +132,7 @@ def test_two_baselines_one_report_with_both_bars_and_the_papers_numbers(stand_in
     index = json.loads((out / "eval" / "api-sys.test.pairwise.json").read_text())
     assert list(index["baselines"]) == ["alpaca65b", "davinci003", "claude"]
     report = (out / "report" / "eval.api-sys.md").read_text()
-    assert all(f"| `{b}` |" in report for b in index["baselines"]) and "14 / 23 / 63 (unchecked)" in report
+    assert all(f"| `{b}` |" in report for b in index["baselines"]) and "14 / 23 / 63" in report and "unchecked" not in report
     assert json.loads((out / "eval" / "api-sys.test.summary.json").read_text())["judged"]["pairwise"].keys() == \
            index["baselines"].keys()
 
@@ -151,7 +155,7 @@ def test_both_orders_keeps_the_debiased_mode_and_gives_more_ties(stand_in, tmp_p
     assert s1["tie_rate"] == 10.0 and s2["tie_rate"] == 70.0
     assert s2["debiased"] == s2["result"]
     report = (both / "report" / "eval.api-sys.md").read_text()
-    assert "Judge mode `both-orders`" in report and "| both-orders | 70% |" in report
+    assert "Judge mode `both-orders`" in report and "judge mode `both-orders`, tie rate 70%" in report
     summary = json.loads((both / "eval" / "api-sys.test.summary.json").read_text())
     assert summary["judge_mode"] == "both-orders"
 
@@ -167,10 +171,10 @@ def test_human_labels_beside_the_judge_and_bad_baselines(stand_in, tmp_path, cap
     report = (out / "report" / "eval.api-sys.md").read_text()
     alpaca_row = next(line for line in report.splitlines() if line.startswith("| `alpaca65b`"))
     davinci_row = next(line for line in report.splitlines() if line.startswith("| `davinci003`"))
-    assert "| 50 / 30 / 20 |" in alpaca_row and "no human labels" in davinci_row
+    assert "| 50 [19-81] / 30 [7-65] / 20 [2-56] / 80 [44-98] (n=10) |" in alpaca_row and "no human labels" in davinci_row
     index = json.loads((out / "eval" / "api-sys.test.pairwise.json").read_text())
     human = json.loads((out / "human" / "summary.json").read_text())["pairwise"]
-    assert "ours vs alpaca65b, human (n=10)" in [b[1] for b in bar_rows(index["baselines"], human)]
+    assert "ours vs alpaca65b, humans (n=10)" in [b[1] for b in bar_rows(index["baselines"], human)]
 
     capsys.readouterr()
     run_script("06_eval.py", *eval_args(stand_in, prompts, out, "--baseline", f"a={alpaca}", "--baseline", f"a={davinci}"),
@@ -203,7 +207,7 @@ def test_make_passes_every_baseline_the_order_mode_and_the_flags(tmp_path):
                            "BOTH_ORDERS=yes", f"FLAGS={f}", f"RESULTS={tmp_path / 'results'}"],
                           cwd=ROOT, capture_output=True, text=True)
     line = next((ln for ln in proc.stdout.splitlines() if "06_eval.py" in ln and "report/eval.md" in ln), "")
-    assert f"--baseline alpaca65b={a} --baseline davinci003={b} --baseline {c} --both-orders" in line, \
+    assert f"--baseline 'alpaca65b={a}' --baseline 'davinci003={b}' --baseline '{c}' --both-orders" in line, \
         proc.stdout[-2000:] + proc.stderr[-2000:]
     assert f"--flags {f}" in line
     variables = subprocess.run(["make", "variables", "BASELINES=x=y"], cwd=ROOT, capture_output=True, text=True).stdout

@@ -16,8 +16,8 @@ import torch
 
 from conftest import ROOT, run_script, write_rows
 from lima.chat import EOT
-from lima.eval.metrics import generation_metrics, mean_ci95, repetition_rate, t_quantile_975
-from lima.eval.generate import (Decoding, generate_all, load_checkpoint, make_jobs, penalize_generated, prompt_turns,
+from lima.eval.generation.metrics import generation_metrics, mean_ci95, repetition_rate, t_quantile_975
+from lima.eval.generation.generate import (Decoding, generate_all, load_checkpoint, make_jobs, penalize_generated, prompt_turns,
                                 sample_from)
 
 
@@ -158,7 +158,7 @@ def test_automatic_metrics_on_hand_made_rows():
 def test_mean_and_95_confidence_interval():
     r = mean_ci95([1, 2, 3, 4, 5])
     assert r["mean"] == 3 and r["ci95"] == pytest.approx([3 - 2.776 * 1.5811 / 5 ** 0.5, 3 + 2.776 * 1.5811 / 5 ** 0.5], abs=1e-3)
-    assert t_quantile_975(30) == 2.042 and t_quantile_975(120) == pytest.approx(1.980, abs=1e-3)
+    assert t_quantile_975(30) == pytest.approx(2.042, abs=1e-3) and t_quantile_975(120) == pytest.approx(1.980, abs=1e-3)
     assert t_quantile_975(1000) == pytest.approx(1.962, abs=1e-3)
     assert mean_ci95([])["mean"] is None
 

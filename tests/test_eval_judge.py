@@ -9,17 +9,20 @@ No model is loaded: the system under evaluation is itself served by the stand-in
 import argparse
 import calendar
 import json
+import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from conftest import run_script
 from judge_standin import StandIn  # noqa: F401  (other test files import it from here too)
-from lima.eval.agreement import item_score, tie_discounted_accuracy
-from lima.eval.judge import (BudgetExhausted, ChatClient, JudgeError, debias, parse_absolute, parse_likert,
-                             parse_pairwise, parse_safety)
-from lima.eval.judge_config import add_judge_args, resolve
+from lima.eval.preference.agreement import item_score, tie_discounted_accuracy
+from lima.eval.judge.client import BudgetExhausted, ChatClient, JudgeError
+from lima.eval.judge.judging import debias
+from lima.eval.judge.verdicts import parse_absolute, parse_likert, parse_pairwise, parse_safety
+from lima.eval.judge.config import add_judge_args, resolve
 from lima.retry import retry_after_seconds
 
 SECRET = "sk-test-DO-NOT-WRITE-9f8e7d"
@@ -218,16 +221,17 @@ def test_script_judges_both_orders_caches_everything_and_never_writes_the_key(st
     assert likert["mean"] == pytest.approx(20 / 7, abs=1e-3) and likert["ci95"][0] < likert["mean"]
     report = (out / "report" / "eval.api-system-x.md").read_text()     # report/eval.md is the checkpoint's
     assert not (out / "report" / "eval.md").exists()
-    assert "64 / 19 / 17" in report and "33 / 50 / 17" in report and "paraphrase" in report
+    assert "64 / 19 / 17" in report and "paraphrase" in report
+    assert re.search(r"\| 33 \[\d+-\d+\] / 50 \[\d+-\d+\] / 17 \[\d+-\d+\] \|", report)     # with 95% intervals
     assert (out / "winrates.png").stat().st_size > 1000
 
-    # a rerun asks nothing: every call is in the cache
+    # a rerun asks nothing it has a verdict for: only q5's two answers without one are asked again
     outputs = {p: p.read_bytes() for p in (out / "eval").iterdir()}
     run_script("06_eval.py", *args)
-    assert len(stand_in.requests) == first_run
+    assert [r["task"] for r in stand_in.requests[first_run:]] == ["Please say CONFUSE five"] * 2
     assert {p: p.read_bytes() for p in (out / "eval").iterdir() if not p.name.endswith("summary.json")} == \
            {p: b for p, b in outputs.items() if not p.name.endswith("summary.json")}
-    assert json.loads((out / "eval" / f"{name}.summary.json").read_text())["judge"]["requests"] == 0
+    assert json.loads((out / "eval" / f"{name}.summary.json").read_text())["judge"]["requests"] == 2
 
     # the key went into the Authorization header and nowhere else
     assert all(r["auth"] == f"Bearer {SECRET}" for r in stand_in.requests)
@@ -252,7 +256,9 @@ def test_script_stops_cleanly_at_the_budget_and_resumes_from_the_cache(stand_in,
     assert not (out / "report" / "eval.api-system-x.md").exists()
     assert stand_in.requests[0]["auth"] is None                 # no key configured: no header
     run_script("06_eval.py", *common)
-    assert len(stand_in.requests) == 7 + 14                      # nothing asked twice
+    asked = Counter(json.dumps(r["body"], sort_keys=True) for r in stand_in.requests)
+    assert len(asked) == 7 + 14                                  # nothing asked twice but the verdictless
+    assert all("CONFUSE" in body for body, n in asked.items() if n > 1)
 
 
 def test_script_stops_at_the_time_budget_with_one_line_and_a_rerun_goes_on(stand_in, tmp_path, capsys):

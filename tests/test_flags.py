@@ -1,4 +1,4 @@
-"""The §4.3 / Appendix E prompt flags (lima/eval/flags.py) where rows carry none (GAIR/lima release rows):
+"""The §4.3 / Appendix E prompt flags (lima/eval/preference/flags.py) where rows carry none (GAIR/lima release rows):
 the flag file (JSONL and CSV, bad lines counted, an unknown flag one line), the judge's classification
 (cached), the loud line when neither is there, stage 06's safety and OOD slices on release-like rows,
 and the format ablation's training side (never a silent "nothing to ablate").
@@ -13,8 +13,9 @@ import pytest
 
 from conftest import run_script, write_rows
 from lima.errors import StageError
-from lima.eval.flags import describe_source, read_flag_file, resolve_flags, unflagged_rows
-from lima.eval.judge import ChatClient, parse_flags
+from lima.eval.preference.flags import describe_source, read_flag_file, resolve_flags, unflagged_rows
+from lima.eval.judge.client import ChatClient
+from lima.eval.judge.verdicts import parse_flags
 
 
 def release_rows():
@@ -112,7 +113,7 @@ def test_without_file_or_judge_one_loud_line_and_the_report_says_why(capsys):
     assert "WARNING" in describe_source(record) and "for lack of labels" in describe_source(record)
 
 
-def test_the_judge_classifies_once_and_a_rerun_asks_nothing(stand_in, tmp_path):
+def test_the_judge_classifies_once_and_a_rerun_asks_only_the_unreadable_again(stand_in, tmp_path):
     assert parse_flags("x\nsafety: yes\n**format_constraint: no**\nood: YES") == {
         "safety": True, "format_constraint": False, "ood": True}
     assert parse_flags("safety: yes\nood: no") is None
@@ -127,7 +128,8 @@ def test_the_judge_classifies_once_and_a_rerun_asks_nothing(stand_in, tmp_path):
     assert "judge's classification" in describe_source(record)
     again = ChatClient(stand_in.url, "judge-1", cache_path=tmp_path / "cache.jsonl")
     resolve_flags(release_rows(), flag_file=None, client=again)
-    assert len(stand_in.requests) == 6 and again.cache_hits == 6
+    assert len(stand_in.requests) == 7 and again.cache_hits == 5 and again.reasked == 1
+    assert "CONFUSE" in stand_in.requests[-1]["task"]
 
 
 # ---- stage 06 on release-like rows ------------------------------------------------------------------
@@ -225,7 +227,7 @@ def test_without_format_asks_the_judge_when_no_file_is_given(stand_in, tmp_path)
 
 
 def test_format_ablation_prompts_on_release_rows(stand_in, tmp_path):
-    from lima.eval.ablations import flagged_conversations
+    from lima.eval.ablations.format import flagged_conversations
     prompts = write_rows(tmp_path / "test.jsonl", release_rows())
     train = write_rows(tmp_path / "train.jsonl", train_rows())
     with pytest.raises(StageError, match="no prompt has meta.format_constraint; 6 of 6 carry no flags"):

@@ -69,9 +69,30 @@ def test_torn_tail_only_on_the_last_line_and_only_when_asked(tmp_path):
     assert list(read_jsonl(path, tolerate_torn_tail=True)) == [{"a": 1}, {"a": 2}]
     with pytest.raises(ValueError, match="line 3"):
         list(read_jsonl(path))
-    # a bad line that ends with its newline is damage, not a torn append
-    path.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
-    with pytest.raises(ValueError, match="line 2"):
+
+
+def test_an_append_after_a_torn_tail_starts_a_new_line_and_later_reads_skip_the_fragment(tmp_path, caplog):
+    """A torn last line is tolerated for good: the next append is not glued to it, and the fragment,
+    now a line in the middle, is skipped with its number logged (no traceback on the run after)."""
+    path = tmp_path / "cache.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2, "answ', encoding="utf-8")
+    assert list(read_jsonl(path, tolerate_torn_tail=True)) == [{"a": 1}]
+    append_jsonl(path, {"a": 3})
+    append_jsonl(path, {"a": 4})
+    assert path.read_text(encoding="utf-8") == '{"a": 1}\n{"a": 2, "answ\n{"a": 3}\n{"a": 4}\n'
+    with caplog.at_level("WARNING"):
+        assert list(read_jsonl(path, tolerate_torn_tail=True)) == [{"a": 1}, {"a": 3}, {"a": 4}]
+    assert "cache.jsonl: skipped 1 line(s) cut by an interrupted write (line 2)" in caplog.text
+    # a torn multi-byte character is a fragment like any other
+    path.write_bytes('{"a": 1}\n{"a": "caf'.encode() + "é".encode()[:1])
+    append_jsonl(path, {"a": 5})
+    assert list(read_jsonl(path, tolerate_torn_tail=True)) == [{"a": 1}, {"a": 5}]
+
+
+def test_a_file_of_mostly_unreadable_lines_is_no_append_only_file(tmp_path):
+    path = tmp_path / "notes.jsonl"
+    path.write_text('hello\nworld\n{"a": 1}\n', encoding="utf-8")
+    with pytest.raises(StageError, match=r"notes.jsonl: not a JSONL file: 2 unreadable lines \(line 1 first\)"):
         list(read_jsonl(path, tolerate_torn_tail=True))
 
 

@@ -9,6 +9,7 @@ Run: .venv/bin/python -m pytest -q tests/test_make_all.py     (about 6 minutes o
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -17,7 +18,7 @@ import pytest
 
 from conftest import ROOT
 from judge_standin import StandIn
-from lima.eval.judge import ABSOLUTE_TEMPLATE, LIKERT_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
+from lima.eval.judge.prompts import ABSOLUTE_TEMPLATE, LIKERT_TEMPLATE, PAIRWISE_TEMPLATE, SAFETY_TEMPLATE
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +72,16 @@ def test_make_all_builds_every_stage_and_the_report(built):
     assert any(k.endswith("data/lima/train.jsonl") for k in manifest["files"])
     assert manifest["commands"]["train-sample"].startswith("--model checkpoints/base")
     assert (res / "ppl_vs_quality.png").exists() and (res / "train_loss.png").exists()
+    # the toy says it is one, at the top; every sample response hits the token cap, and that is said
+    assert report.index("## Reproduction scorecard") < report.index("Contents:")
+    assert "**This run's model is a toy**" in report and "| §3: the fine-tuning recipe |" in report
+    cut = summary["metrics"]["n_truncated"]
+    if cut > 0.1 * summary["metrics"]["n_responses"]:
+        assert f"WARNING: {cut} of our {summary['metrics']['n_responses']} responses" in proc.stderr
+        assert f"**WARNING:** {cut} of our" in report
+    assert (res / "absolute.png").exists() and "cut at the token cap" in report
+    # the manifest lists what ran, not the separate experiments Make keeps a record for
+    assert not {"dialogue", "ablation-data", "ablation-eval", "format-ablation"} & set(manifest["commands"])
     print(f"make all took {seconds:.0f} s, {len(requests)} judge requests")
 
 
@@ -132,11 +143,13 @@ def test_touching_a_stage_04_input_reruns_04_onward_only(built):
         assert earlier not in plan, earlier
 
 
-def test_make_eval_with_two_baselines_and_release_rows_without_flags(built, tmp_path):
-    """Issue 15's end-to-end check, in a copy of the built tree (the other tests keep theirs): `make eval
-    BASELINES="a=... b=..."` gives one report with both bars and the paper's numbers beside them, judging
-    pairs only (the rest is cached); on release-like test rows (no flags) the safety slice is filled
-    from the judge's classification and the report says where the flags came from."""
+def test_make_eval_with_three_baselines_then_make_all_and_release_rows_without_flags(built, tmp_path):
+    """Issues 15 and 22's end-to-end check, in a copy of the built tree (the other tests keep theirs): `make
+    eval BASELINES="a=... b=... c=..."` gives one report with the bars and the paper's numbers beside the
+    baselines the paper had (not beside gpt4o-mini), judging pairs only (the rest is cached); a plain
+    `make all` then keeps them in REPORT.md with intervals, lengths, the length-controlled rates and the
+    scorecard, and a second `make all` does nothing; on release-like test rows (no flags) the safety
+    slice is filled from the judge's classification and the report says where the flags came from."""
     work, env, *_ = built
     copy = tmp_path / "copy"
     shutil.copytree(work, copy, symlinks=True)
@@ -149,18 +162,39 @@ def test_make_eval_with_two_baselines_and_release_rows_without_flags(built, tmp_
     b = tmp_path / "davinci003.jsonl"                    # lacks two test ids
     b.write_text("".join(json.dumps({"id": r["id"], "prompt": r["conversations"][0], "response": "GOOD answer"}) + "\n"
                          for r in test[2:]))
+    c = tmp_path / "gpt4o-mini.jsonl"                    # a baseline the paper did not have, long answers
+    c.write_text("".join(json.dumps({"id": r["id"], "prompt": r["conversations"][0], "response": "BAD answer " * 40})
+                         + "\n" for r in test))
     with StandIn() as judge:
         env2 = {**env, "JUDGE_BASE_URL": judge.url}
-        goal = ["make", "eval", f"BASELINES=alpaca65b={a} davinci003={b}"]
+        goal = ["make", "eval", f"BASELINES=alpaca65b={a} davinci003={b} gpt4o-mini={c}"]
         proc = subprocess.run(goal, cwd=copy, env=env2, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        assert [r["kind"] for r in judge.requests] == ["pairwise"] * (2 * len(test) - 2)   # one presentation each
+        assert [r["kind"] for r in judge.requests] == ["pairwise"] * (3 * len(test) - 2)   # one presentation each
         assert subprocess.run([*goal, "-q"], cwd=copy, env=env2).returncode == 0          # a second make: nothing
         report = (res / "report" / "eval.md").read_text()
-        rows = [line for line in report.splitlines() if line.startswith(("| `alpaca65b`", "| `davinci003`"))]
-        assert len(rows) == 2 and "64 / 19 / 17" in rows[0] and "54 / 23 / 23" in rows[1]
-        assert f"{len(test) - 2} (2 prompts missing in the baseline)" in rows[1]
+        rows = {n: [line for line in report.splitlines() if line.startswith(f"| `{n}`")]
+                for n in ("alpaca65b", "davinci003", "gpt4o-mini")}
+        assert "64 / 19 / 17" in rows["alpaca65b"][0] and "54 / 23 / 23" in rows["davinci003"][0]
+        assert "not in the paper" in rows["gpt4o-mini"][0] and "19 / 15 / 66" not in rows["gpt4o-mini"][0]
+        assert f"| {len(test) - 2} (2 prompts missing in the baseline)" in rows["davinci003"][0]
+        assert all(len(r) == 2 for r in rows.values())                   # the shares and the length rows
         assert "Judge mode `single`" in report and (res / "winrates.png").stat().st_size > 5000
+
+        # a plain `make all` afterwards reruns stage 06 (its command line changed) and keeps what was judged
+        n = len(judge.requests)
+        proc = subprocess.run(["make", "all"], cwd=copy, env=env2, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert len(judge.requests) == n                                  # all of it from the cache
+        full = (res / "REPORT.md").read_text()
+        for name in ("alpaca65b", "davinci003", "gpt4o-mini"):
+            shares_row, length_row = [line for line in full.splitlines() if line.startswith(f"| `{name}`")]
+            assert re.search(r"\d+ \[\d+-\d+\] / \d+ \[\d+-\d+\] / \d+ \[\d+-\d+\]", shares_row), shares_row
+            assert re.search(r"\| \d+(\.\d)? / \d+(\.\d)? \|", length_row) and "(n=" in length_row
+        assert "length-controlled win rate [95%]" in full and "![win / tie / loss per baseline" in full
+        card = full[full.index("## Reproduction scorecard"):full.index("Contents:")]
+        assert "against `alpaca65b`, judge" in card and "against `gpt4o-mini`, judge" in card
+        assert subprocess.run(["make", "-q", "all"], cwd=copy, env=env2).returncode == 0   # then nothing
         for row in jsonl(res / "eval" / f"{choice}.test.pairwise-davinci003.jsonl"):
             assert row["ours_side"] in ("A", "B") and row["verdict"] in ("win", "tie", "loss")
 

@@ -52,3 +52,15 @@ def test_preflight_passes_on_the_toy_base_with_two_ranks(toy, tmp_path, capsys):
     assert not (tmp_path / "checkpoints").exists()            # nothing in the real run's folders
     assert not (out / "work" / "ckpt").exists()               # the export is removed after the checks
     assert (out / "work" / "results" / "train_metrics.jsonl").exists() and (out / "plan.txt").exists()
+
+
+def test_preflight_on_a_gguf_folder_is_the_one_line_that_says_to_convert(tmp_path, capsys):
+    """It used to say "config.json: no such file" (or a cut-off tokenizer error) instead."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "smollm2.gguf").write_bytes(b"GGUF" + b"\0" * 60)
+    run_script("05_train.py", "--preflight", tmp_path / "pre", "--model", folder, "--train", tmp_path / "t.jsonl",
+               "--dev", tmp_path / "d.jsonl", "--out", tmp_path / "out", expect_exit=2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a GGUF file: convert it" in err[0] and "convert_smollm2.py" in err[0]
+    assert not (tmp_path / "pre").exists()

@@ -81,7 +81,7 @@ def test_sharded_load_gives_the_checkpoint_weights_and_the_mean_rows(smollm2):
     """One process: the loaded model equals the checkpoint (bf16 read into fp32), new rows are the
     mean of the old ones, and the tied output matrix is the input one."""
     from lima.distributed import cleanup_distributed, init_distributed
-    from lima.train.checkpoint import read_export
+    from conftest import read_export
     from lima.train.model import build_model, load_tokenizer
     tok = load_tokenizer(smollm2)
     device = init_distributed()

@@ -23,10 +23,12 @@ from lima.sources.reddit.rows import normalise_comment, normalise_post, parse_li
 from lima.sources.reddit.zstd_stream import iter_decompressed
 from lima.sources.reddit.prefilter import ENGINES, ScoreLines, ValueLines, at_least
 from tools.build_sample_reddit import build_sample, comment, compress_long, make_story, submission, write_zst
-from lima.sources.reddit.select import (Diversity, Pool, Sink, ask_post_reason, read_pins, scan_submissions, story_reason,
-                                tiebreak, wp_post_reason)
-from lima.similarity import jaccard
-from lima.sources.reddit.text import clean_markup, shingles, split_title_tags, strip_all_tags
+from lima.sources.reddit.pins import read_pins
+from lima.sources.reddit.pools import Pool, Sink, tiebreak
+from lima.sources.reddit.rules import ask_post_reason, story_reason, wp_post_reason
+from lima.sources.reddit.select import Diversity
+from lima.sources.reddit.submissions import scan_submissions
+from lima.sources.reddit.text import clean_markup, split_title_tags, strip_all_tags
 
 SAMPLE = ROOT / "data" / "sample" / "reddit"
 PINS = ROOT / "data" / "authored" / "reddit_pins.txt"
@@ -107,11 +109,12 @@ def test_story_text_keeps_multibyte_characters():
 
 
 def test_prompt_similarity_uses_word_bigram_jaccard():
-    a = shingles("You inherit a lighthouse whose keeper left one rule.")
-    assert a == shingles("you INHERIT a lighthouse, whose keeper left one rule!")   # case, punctuation
-    near = shingles("You inherit a lighthouse whose old keeper left one rule.")
-    far = shingles("A dragon writes a polite letter of complaint.")
-    assert jaccard(a, near) > 0.5 > jaccard(a, far) == 0.0
+    div = Diversity(max_per_author=1, max_similarity=0.5)
+    div.take("You inherit a lighthouse whose keeper left one rule.")
+    assert div.too_similar("you INHERIT a lighthouse, whose keeper left one rule!")   # case, punctuation
+    assert div.too_similar("You inherit a lighthouse whose old keeper left one rule.")   # 8 of 11 bigrams
+    assert not div.too_similar("You inherit a lighthouse whose keeper left no rules at all, only a cat.")
+    assert not div.too_similar("A dragon writes a polite letter of complaint.")
 
 
 # ---- rules ----------------------------------------------------------------------------------------

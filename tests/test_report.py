@@ -51,3 +51,60 @@ def test_the_human_study_fragment_joins_the_report_after_the_evaluation(tmp_path
     report = (run / "REPORT.md").read_text()
     assert report.index("## eval part") < report.index("## human part")
     assert report.count("## human part") == 1 and "Human preference study" in report
+
+
+def test_the_manifest_lists_only_the_stages_that_produced_files_of_this_run(tmp_path):
+    """Defect: Make writes a `.<stage>.args` record for every stage when it reads the Makefile, so the
+    manifest listed the ablations, the dialogue run and the format ablation although they never ran."""
+    run, interim = tmp_path / "results" / "sample", tmp_path / "interim"
+    fragments(run, ["data", "train", "selection", "eval"])
+    interim.mkdir()
+    for stage in ("stackexchange", "wikihow", "dataset", "train-sample", "eval-sample", "select-sample",
+                  "ablation-data", "ablation-eval", "dialogue", "format-ablation", "train-sample-dialogue"):
+        (interim / f".{stage}.args").write_text(f"--{stage}")
+    (interim / "stackexchange.jsonl").write_text("")              # stage 01 ran; stage 02 did not
+    (run / "selection.json").write_text(json.dumps({"choice": "epoch_06", "mode": "metrics"}))
+    (run / "train_metrics.jsonl").write_text("")
+    run_script("08_report.py", "--results", run, "--interim", interim, "--lima-data", tmp_path / "lima")
+    commands = json.loads((run / "manifest.json").read_text())["commands"]
+    assert sorted(commands) == ["eval-sample", "select-sample", "stackexchange", "train-sample"]
+    report = (run / "REPORT.md").read_text()
+    assert "| stackexchange | `--stackexchange` |" in report and "dialogue" not in report.split("## Manifest")[1].split("---")[0]
+
+    # once the dialogue experiment's fragment joins the report, its stages are listed too
+    other = tmp_path / "results" / "sample-dialogue"
+    fragments(other, ["dialogue"])
+    (other / "train_metrics.jsonl").write_text("")
+    run_script("08_report.py", "--results", run, "--interim", interim, "--lima-data", tmp_path / "lima",
+               "--fragments", other / "report" / "dialogue.md")
+    commands = json.loads((run / "manifest.json").read_text())["commands"]
+    assert {"dialogue", "train-sample-dialogue"} <= set(commands) and "ablation-data" not in commands
+
+
+def test_the_scorecard_opens_the_report_and_says_a_toy_is_one(tmp_path):
+    run = tmp_path / "results" / "sample"
+    fragments(run, ["data", "train", "selection", "eval"])
+    (run / "selection.json").write_text(json.dumps({"choice": "epoch_06", "mode": "metrics"}))
+    (run / "eval").mkdir()
+    (run / "eval" / "epoch_06.test.summary.json").write_text(json.dumps({
+        "metrics": {"n_responses": 10, "n_truncated": 10}, "judged": {
+            "absolute": {"n": 50, "counts": {"excellent": 25, "pass": 19, "fail": 6},
+                         "percent": {"excellent": 50.0, "pass": 38.0, "fail": 12.0}},
+            "pairwise": {"gpt4o-mini": {"result": {"counts": {"win": 1, "tie": 1, "loss": 8}}},
+                         "gpt-4": {"result": {"counts": {"win": 20, "tie": 25, "loss": 55}}}}}}))
+    run_script("08_report.py", "--results", run, "--interim", tmp_path / "interim", "--toy")
+    report = (run / "REPORT.md").read_text()
+    card = report[report.index("## Reproduction scorecard"):report.index("Contents:")]
+    assert report.index("## Reproduction scorecard") < report.index("## data part")
+    assert "**This run's model is a toy**" in card
+    rows = {line.split(" | ")[0][2:]: line for line in card.splitlines() if line.startswith("| ")}
+    assert rows["§4.3: Excellent / Pass / Fail (judge)"].endswith("not comparable (by the numbers: consistent) |")
+    assert rows["§3: answers end with EOT (the chosen checkpoint)"].endswith("(by the numbers: differs) |")
+    assert "the paper had no such baseline | not comparable |" in rows["§4.2: win / tie / loss against `gpt4o-mini`, judge"]
+    assert "18 / 25 / 57" not in rows["§4.2: win / tie / loss against `gpt4o-mini`, judge"]
+    assert "19 / 15 / 66 (Fig. 2, GPT-4, GPT-4 (April))" in rows["§4.2: win / tie / loss against `gpt-4`, judge"]
+    assert rows["§5: filtered SE > unfiltered SE"].endswith("| not run |")
+    assert rows["Appendix B: perplexity and quality both rise"].endswith("| not run |")
+    run_script("08_report.py", "--results", run, "--interim", tmp_path / "interim")          # a real model
+    report = (run / "REPORT.md").read_text()
+    assert "toy" not in report and "| consistent |" in report and "| differs |" in report

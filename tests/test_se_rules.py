@@ -138,12 +138,16 @@ LABELLED_TITLES = [
 ]
 
 
+def _self_contained(title: str) -> bool:
+    return se_rules.title_drop_reason(title) is None
+
+
 def test_title_heuristic_accuracy_on_labelled_titles():
     """Measured: 119 of 122 (97.5%); the misses are negatives with no marker at all."""
     assert len(LABELLED_TITLES) >= 100
     assert sum(1 for _, y in LABELLED_TITLES if y) >= 40 and sum(1 for _, y in LABELLED_TITLES if not y) >= 40
     assert len({t for t, _ in LABELLED_TITLES}) == len(LABELLED_TITLES)
-    wrong = [(t, y) for t, y in LABELLED_TITLES if se_rules.title_is_self_contained(t) != y]
+    wrong = [(t, y) for t, y in LABELLED_TITLES if _self_contained(t) != y]
     accuracy = 1 - len(wrong) / len(LABELLED_TITLES)
     assert accuracy >= 0.90, f"accuracy {accuracy:.2f}; wrong: {wrong}"
 
@@ -154,22 +158,22 @@ def _release_titles(lines: list[str]) -> list[str]:
     return [line for line in lines if line.strip() and "```" not in line]
 
 
-def test_titles_the_paper_kept_are_accepted(realdata):
+def test_titles_the_paper_kept_are_accepted(release_short_prompts):
     """§2.1's "self-contained in the title", as the release applied it. Measured: 132 of the 141
     lines are titles by form, all 132 accepted (the rule before this calibration: 115)."""
-    lines = (realdata / "lima_se_short_prompts.txt").read_text(encoding="utf-8").splitlines()
+    lines = release_short_prompts.read_text(encoding="utf-8").splitlines()
     titles = _release_titles(lines)
     assert len(titles) >= 100
-    rejected = [(t, se_rules.title_drop_reason(t)) for t in titles if not se_rules.title_is_self_contained(t)]
+    rejected = [(t, se_rules.title_drop_reason(t)) for t in titles if not _self_contained(t)]
     assert 1 - len(rejected) / len(titles) >= 0.95, rejected
     for kept in ("Understanding the Rails Authenticity Token", "Border around formatted text in Inkscape",
                  "pod install -bash: pod: command not found"):
-        assert kept in titles and se_rules.title_is_self_contained(kept)
+        assert kept in titles and _self_contained(kept)
 
 
 @pytest.mark.parametrize("title", ["What is wrong with this?", "Help", "Why does it crash?", "Error:"])
 def test_title_pointing_at_the_body_is_rejected(title):
-    assert not se_rules.title_is_self_contained(title)
+    assert not _self_contained(title)
 
 
 @pytest.mark.parametrize("title,reason", [
@@ -196,9 +200,9 @@ def test_noun_phrase_and_error_message_titles_pass_but_bare_error_kinds_do_not()
 
 
 def test_this_pointing_back_inside_the_title_is_not_deictic():
-    assert se_rules.title_is_self_contained(
+    assert _self_contained(
         "My online friend is asking for money to visit my country. Is this a legit request or a scam?")
-    assert se_rules.title_is_self_contained('How do I make ChatGPT say "these symbols are not allowed"?')
+    assert _self_contained('How do I make ChatGPT say "these symbols are not allowed"?')
     assert se_rules.title_drop_reason("Why is this dough so sticky?") == "title_deictic"
     assert se_rules.title_drop_reason("Is it fine, or is this mould?") == "title_deictic"   # clause too short
 

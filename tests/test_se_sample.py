@@ -1,42 +1,43 @@
 """The embedded Stack Exchange sample dumps: real format, every quirk, every drop case, reproducible.
 
-The sample in data/sample/stackexchange/ is written by scripts/tools/build_sample_stackexchange.py.
-These tests read the tracked files (so a stale or hand-edited sample fails) and re-run the generator
-into a temp folder to check it reproduces them byte for byte.
+The sample in data/sample/stackexchange/ is written by scripts/tools/build_sample_stackexchange.py from
+the posts in data/sample/stackexchange_posts.yaml, each post with the outcome stage 01 must give it.
+These tests read the tracked files (so a stale or hand-edited sample fails), re-run the writer into a
+temp folder to check it reproduces them byte for byte, and run stage 01's own rules over the dumps
+to check its funnel against the recorded outcomes (the rules exist once, in the package).
 
 Run: .venv/bin/python -m pytest -q tests/test_se_sample.py
 """
-import functools
-import html
 import importlib.util
 import re
-import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import libarchive
 import pytest
 from lxml import etree
 
+from lima.sources.stackexchange import rules as se_rules
+from lima.sources.stackexchange.archive import find_sites, posts_blocks
+from lima.sources.stackexchange.html import clean_html
+from lima.sources.stackexchange.posts import collect_site
+from lima.sources.stackexchange.sites import classify
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "stackexchange"
-GENERATOR = ROOT / "scripts" / "tools" / "build_sample_stackexchange.py"
+POSTS = ROOT / "data" / "sample" / "stackexchange_posts.yaml"
+WRITER = ROOT / "scripts" / "tools" / "build_sample_stackexchange.py"
 ARCHIVES = ("chemistry.stackexchange.com", "unix.stackexchange.com", "cooking.stackexchange.com",
             "travel.stackexchange.com")
 FOLDERS = ("gardening.stackexchange.com",)
 SITES = ARCHIVES + FOLDERS
 
 
-@functools.cache
-def _generator():
-    """The generator script as a module (it lives outside the importable `scripts/` packages)."""
-    spec = importlib.util.spec_from_file_location("build_sample_stackexchange", GENERATOR)
+def _writer():
+    """The writer script as a module (it lives outside the importable `scripts/` packages)."""
+    spec = importlib.util.spec_from_file_location("build_sample_stackexchange", WRITER)
     mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod          # dataclasses look their module up while it executes
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        del sys.modules[spec.name]
+    spec.loader.exec_module(mod)
     return mod
 
 
@@ -123,102 +124,66 @@ def test_watermarks_odd_rows_and_row_order(files):
 
 # ---- determinism --------------------------------------------------------------------------------
 
-def test_generator_reproduces_the_tracked_files_byte_for_byte(tmp_path):
-    gen = _generator()
-    a = gen.build(tmp_path / "a")
-    b = gen.build(tmp_path / "b")
+def test_writer_reproduces_the_tracked_files_byte_for_byte(tmp_path):
+    writer = _writer()
+    a = writer.build(tmp_path / "a")
+    b = writer.build(tmp_path / "b")
     assert len(a) == len(b) == 6
     for pa, pb in zip(a, b):
         rel = pa.relative_to(tmp_path / "a")
         assert pa.read_bytes() == pb.read_bytes(), rel
-        assert pa.read_bytes() == (SAMPLE / rel).read_bytes(), f"{rel} differs: rerun the generator"
+        assert pa.read_bytes() == (SAMPLE / rel).read_bytes(), f"{rel} differs: rerun the writer"
 
 
-# ---- rules: a simple, independent reading of the paper's filters --------------------------------
+# ---- stage 01 on the sample: the outcomes recorded in the posts file ------------------------------
 
-_TITLE_REFERS = re.compile(r"\b(this|these|that|it|here|above|below)\b|the following|my code|"
-                           r"my problem|the error", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\bI\b|\bI'(?:m|ve|d|ll)\b|\b(?i:my|me)\b")
-_REFERS = re.compile(r"as mentioned|other answer|another answer|accepted answer|stack ?exchange|"
-                     r"stack ?overflow|this site|this question|upvot|downvot|edit:|update:|comments",
-                     re.IGNORECASE)
-
-
-def _prose(body: str) -> str:
-    body = re.sub(r"<pre>.*?</pre>|<code>.*?</code>|<blockquote>.*?</blockquote>", " ", body, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", " ", body)).strip()
-
-
-def _judge(site_rows: list[dict]) -> dict[int, set[str]]:
-    """question Id -> the reasons it is dropped (empty: it qualifies)."""
-    questions, answers = {}, defaultdict(list)
-    for r in site_rows:
-        if "Id" not in r or not re.fullmatch(r"-?\d+", r.get("Score", "")):
-            continue
-        if r["PostTypeId"] == "1":
-            questions[int(r["Id"])] = r
-        elif r["PostTypeId"] == "2":
-            answers[int(r["ParentId"])].append(r)
-    verdicts = {}
-    for qid, qrow in questions.items():
-        why = set()
-        if qid >= 10**9:
-            why.add("watermark")
-        if not qrow["Title"].endswith("?") or _TITLE_REFERS.search(qrow["Title"]):
-            why.add("title")
-        why |= {"closed"} if "ClosedDate" in qrow else set()
-        why |= {"wiki"} if "CommunityOwnedDate" in qrow else set()
-        if not answers[qid]:
-            verdicts[qid] = why | {"no_answers"}
-            continue
-        top = max(answers[qid], key=lambda r: int(r["Score"]))
-        body, prose = top["Body"], _prose(top["Body"])
-        why |= {"score"} if int(top["Score"]) < 10 else set()
-        why |= {"short"} if len(body) < 1200 else set()
-        why |= {"long"} if len(body) > 4096 else set()
-        if re.match(r"I\b", prose) or len(_FIRST_PERSON.findall(prose)) > 1:
-            why.add("first_person")
-        why |= {"refers"} if _REFERS.search(body) else set()
-        verdicts[qid] = why
-    return verdicts
+@pytest.fixture(scope="module")
+def posts() -> dict[str, list[dict]]:
+    """site -> its post records (dump attributes plus the `outcome` stage 01 must give)."""
+    return {domain: site["posts"] for domain, site in _writer().load_sites(POSTS).items()}
 
 
 @pytest.fixture(scope="module")
-def verdicts(files):
-    return {site: _judge(_rows(files[site]["Posts.xml"])) for site in SITES}
+def stage01():
+    """site -> stage 01's reading of the tracked dump (its funnel counts and qualifying pairs)."""
+    return {src.site: collect_site(posts_blocks(src), str(src.path), src.site, classify(src.site)[0])
+            for src in find_sites(SAMPLE)}
 
 
-def test_every_site_has_at_least_five_qualifying_questions(verdicts):
-    gen = _generator()
-    for site in gen.sites():
-        kept = sorted(q for q, why in verdicts[site.domain].items() if not why)
-        declared = sorted(p.id for p in site.posts if isinstance(p, gen.Question) and p.expect == "keep")
-        assert len(kept) >= 5, (site.domain, kept)
-        assert kept == declared, site.domain
+def test_stage_01_gives_every_post_its_recorded_outcome(posts, stage01):
+    assert set(stage01) == set(posts) == set(SITES)
+    for site, records in posts.items():
+        assert all(r.get("outcome") for r in records if r.get("PostTypeId") == 1), site
+        kept = sorted(r["Id"] for r in records if r.get("outcome") == "kept")
+        drops = Counter(r["outcome"] for r in records if r.get("outcome") not in (None, "kept"))
+        assert sorted(p["question_id"] for p in stage01[site].qualifying) == kept, site
+        assert stage01[site].dropped == drops, site
 
 
-def test_every_drop_case_occurs_somewhere(verdicts):
-    seen = set().union(*(why for v in verdicts.values() for why in v.values()))
-    assert seen >= {"watermark", "title", "closed", "wiki", "no_answers", "score", "short", "long",
-                    "first_person", "refers"}
-    # Each of these drop cases is carried by a question that fails that rule alone.
-    single = {next(iter(why)) for v in verdicts.values() for why in v.values() if len(why) == 1}
-    assert single >= {"watermark", "title", "closed", "wiki", "score", "short", "long", "first_person", "refers"}
+def test_every_site_has_at_least_five_qualifying_questions(stage01):
+    for site, res in stage01.items():
+        assert len(res.qualifying) >= 5, (site, [p["question_id"] for p in res.qualifying])
 
 
-def test_kept_answers_keep_i_only_inside_code_or_quotes(files, verdicts):
-    """At least one kept top answer has a bare "I" in a code block or quotation and none in prose."""
+def test_every_drop_case_occurs_somewhere(posts):
+    seen = {r["outcome"] for records in posts.values() for r in records if "outcome" in r}
+    assert seen >= {"kept", "watermark_row", "malformed_row", "question_closed", "question_community_wiki",
+                    "question_without_answer", "answer_score_below_10", "answer_too_short", "answer_too_long",
+                    "answer_first_person", "answer_refers_to_others"}
+    assert len({o for o in seen if o.startswith("title_")} & set(se_rules.TITLE_DROP_REASONS)) >= 3
+
+
+def test_kept_answers_keep_i_only_inside_code_or_quotes(posts, stage01):
+    """The first-person rule reads the answer's prose: a bare "I" inside a code block (unix) or a
+    quotation (cooking) does not drop the pair, and these two kept answers carry one there only."""
     found = []
-    for site in SITES:
-        rows = _rows(files[site]["Posts.xml"])
-        for qid, why in verdicts[site].items():
-            if why:
-                continue
-            top = max((r for r in rows if r.get("ParentId") == str(qid) and re.fullmatch(r"-?\d+", r.get("Score", ""))),
-                      key=lambda r: int(r["Score"]))
-            if re.search(r"\bI\b", top["Body"]) and not re.search(r"\bI\b", _prose(top["Body"])):
-                found.append((site, qid))
-    assert len(found) >= 2, found
+    for site, res in stage01.items():
+        bodies = {r.get("Id"): r["Body"] for r in posts[site] if "Body" in r}
+        for pair in res.qualifying:
+            body = bodies[pair["answer_id"]]
+            if re.search(r"\bI\b", body) and not re.search(r"\bI\b", clean_html(body).prose):
+                found.append((site, pair["question_id"]))
+    assert sorted(found) == [("cooking.stackexchange.com", 30), ("unix.stackexchange.com", 233)]
 
 
 def test_comment_threads_alternate_between_asker_and_answerer(files):

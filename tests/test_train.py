@@ -228,7 +228,7 @@ def test_one_and_two_processes_give_the_same_losses(tiny):
 
 @pytest.mark.slow
 def test_kill_and_resume_ends_with_identical_weights(tiny, fsdp_run):
-    from lima.train.checkpoint import read_export
+    from conftest import read_export
     full, _ = fsdp_run
     out = tiny / "run_resumed"
     proc = torchrun(tiny, out, "--save-every", "2", "--stop-after-steps", "8")

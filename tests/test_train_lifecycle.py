@@ -138,7 +138,7 @@ def test_model_folder_without_config_json_is_one_line(toy, tmp_path, capsys):
 def test_a_bad_input_under_torchrun_is_said_once(toy, tmp_path):
     """An input only the workers can judge (every example cut off by --max-len): rank 0 says it,
     the other rank exits quietly; torchrun's own report of the failed workers follows."""
-    bad = write_rows(tmp_path / "train_long.jsonl", [{"conversations": ["word " * 200, "answer"]}] * 3)
+    bad = write_rows(tmp_path / "train_long.jsonl", [{"conversations": [f"word{i} " * 200, "answer"]} for i in range(3)])
     args = ["--model", toy / "base", "--train", bad, "--dev", toy / "dev.jsonl", "--out", tmp_path / "run",
             "--max-len", "32", "--batch-size", "2"]
     proc = subprocess.run(torchrun_cmd(*args), env=ENV, capture_output=True, text=True, timeout=240)

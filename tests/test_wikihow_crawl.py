@@ -241,6 +241,18 @@ def test_a_missing_page_is_recorded_once_and_not_asked_again(tmp_path):
     assert [p for p, _ in log] == ["/robots.txt", "/No-Such-Article"]
 
 
+def test_a_torn_index_line_survives_the_next_crawl_and_the_run_after(tmp_path):
+    """A kill mid-append leaves a torn index line; the next crawl appends on a new line and a third
+    run reads the index (the fragment skipped) instead of stopping with "not a cache index"."""
+    with serve({}) as (base, log):
+        Fetcher(tmp_path, base_url=base, user_agent=UA, delay=0, timeout=TIMEOUT).get("/No-Such-Article")
+        with open(tmp_path / "index.jsonl", "a") as f:
+            f.write('{"key": "/Torn", "url": "htt')
+        Fetcher(tmp_path, base_url=base, user_agent=UA, delay=0, timeout=TIMEOUT).get("/Another-Missing")
+        index = load_index(tmp_path)
+    assert {"/No-Such-Article", "/Another-Missing"} <= set(index) and "/Torn" not in index
+
+
 def test_offline_cache_miss_is_one_clear_error(tmp_path):
     shutil.copytree(SAMPLE, tmp_path / "cache")
     f = Fetcher(tmp_path / "cache", offline=True)

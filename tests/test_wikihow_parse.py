@@ -9,8 +9,9 @@ import pytest
 
 from conftest import run_script
 from lima.errors import StageError
-from lima.sources.wikihow.parse import (ParseSkip, csv_slug, decode_page, iter_csv_articles, make_record,
-                                parse_article, render_response, to_prompt)
+from lima.sources.wikihow.article import ParseSkip, make_record, render_response, to_prompt
+from lima.sources.wikihow.csv_dataset import csv_slug, iter_csv_articles
+from lima.sources.wikihow.page import decode_page, parse_article
 from lima.sources.wikihow.crawl import category_key, is_article_key, parse_category_page
 
 # A page in the site's 2020 desktop markup (docs/data.md#article-html), as the real pages in

@@ -35,7 +35,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 from lima.chat import EOT  # noqa: E402
-from lima.eval.generate import Decoding, generate_all, load_checkpoint, make_jobs, plan_batches  # noqa: E402
+from lima.eval.generation.generate import Decoding, generate_all, load_checkpoint, make_jobs, plan_batches  # noqa: E402
 from lima.io import write_json  # noqa: E402
 
 WORDS = ("how do I make bread at home without a mixer what is the best way to learn a language can you explain "

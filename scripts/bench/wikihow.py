@@ -21,7 +21,8 @@ from bs4 import BeautifulSoup  # noqa: E402
 
 from lima.io import write_json  # noqa: E402
 from lima.sources.wikihow.fetch import load_index  # noqa: E402
-from lima.sources.wikihow.parse import ParseSkip, decode_page, make_record, parse_article  # noqa: E402
+from lima.sources.wikihow.article import ParseSkip, make_record  # noqa: E402
+from lima.sources.wikihow.page import decode_page, parse_article  # noqa: E402
 from lima.sources.wikihow.crawl import is_article_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Callable
 
-from lima.errors import StageError
+from lima.errors import StageError, disk_full, disk_full_message
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -17,11 +17,17 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run_main(main: Callable[[list[str] | None], int | None], argv=None) -> int:
-    """Run a script's main(); turn StageError into the one-line error and exit code 2."""
+    """Run a script's main(); turn StageError, and a full disk wherever it strikes, into the one-line
+    error and exit code 2."""
     try:
         return main(argv) or 0
     except StageError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if not disk_full(e):
+            raise
+        print(f"error: {e.filename or 'an output'}: {disk_full_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

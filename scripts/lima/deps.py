@@ -32,7 +32,7 @@ def _module_file(name: str, root: Path) -> Path | None:
 
 
 def _package(path: Path, root: Path) -> list[str]:
-    """The package a file belongs to, as the name parts a relative import starts from: lima/eval/judge.py
+    """The package a file belongs to, as the name parts a relative import starts from: lima/eval/judge/judging.py
     and lima/eval/__init__.py are both in lima.eval; a numbered script is in no package."""
     try:
         return list(path.relative_to(root).parts[:-1])

@@ -9,7 +9,9 @@ orjson happens to be installed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import logging
 import os
 import re
 import tempfile
@@ -18,7 +20,9 @@ from typing import Any, Iterable, Iterator
 
 import jsonlines
 
-from lima.errors import StageError
+from lima.errors import StageError, disk_full, disk_full_message
+
+log = logging.getLogger("lima.io")
 
 
 def _tmp_prefix(path: Path) -> str:
@@ -85,9 +89,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if disk_full(e):
+            raise StageError(path, f"cannot write: {disk_full_message(e)}") from None
         raise
 
 
@@ -112,40 +118,65 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         f.write("\n")
 
 
-class _Lines:
-    """The lines of a text file, remembering the last one read (a torn tail has no newline)."""
-
-    def __init__(self, f):
-        self.f, self.last = f, ""
-
-    def __iter__(self):
-        for line in self.f:
-            self.last = line
-            yield line
-
-
 def read_jsonl(path: str | os.PathLike, tolerate_torn_tail: bool = False) -> Iterator[Any]:
     """Yield the rows of a JSONL file; a bad line raises `jsonlines.InvalidLineError` (a
     ValueError whose message and `.lineno` give the line number). Blank lines are skipped.
 
-    Append-only files (caches, metric logs) may end in a line cut by a kill; with
-    `tolerate_torn_tail` such a last line (one without its newline) is ignored instead of raising.
+    Append-only files (caches, metric logs) may hold lines cut by a kill: the last one, or an earlier
+    one that a later append put on a line of its own (`append_jsonl` starts a new line after a torn
+    tail). With `tolerate_torn_tail` such lines are skipped and logged with their numbers, never
+    raised; a file where they outnumber the readable rows is no append-only JSONL file at all and
+    stops the stage with one line.
     """
-    with open(path, encoding="utf-8") as f:
-        lines = _Lines(f)
-        reader = jsonlines.Reader(lines, loads=json.loads)
+    if tolerate_torn_tail:
+        yield from _read_append_only(Path(path))
+        return
+    with open(path, "rb") as f:     # bytes: jsonlines decodes each line, so bad UTF-8 is named by its line
+        yield from jsonlines.Reader(f, loads=json.loads).iter(allow_none=True, skip_empty=True)
+
+
+def _read_append_only(path: Path) -> Iterator[Any]:
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    bad, good = [], 0
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
         try:
-            yield from reader.iter(allow_none=True, skip_empty=True)
-        except jsonlines.InvalidLineError:
-            if tolerate_torn_tail and not lines.last.endswith("\n"):
-                return
-            raise
+            row = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            if n < len(lines):              # the last piece (no newline after it) is a torn tail: silent
+                bad.append(n)
+            continue
+        good += 1
+        yield row
+    if bad and len(bad) > good:
+        raise StageError(path, f"not a JSONL file: {len(bad)} unreadable lines (line {bad[0]} first) "
+                               f"and {good} readable")
+    if bad:
+        log.warning("%s: skipped %d line(s) cut by an interrupted write (line %s)", path, len(bad),
+                    ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else ""))
 
 
 def append_jsonl(path: str | os.PathLike, row: Any) -> None:
-    """Append one whole line (caches and logs are exempt from atomic replacement)."""
-    with open(path, "a", encoding="utf-8", newline="\n") as f, jsonlines.Writer(f, dumps=dumps_line) as w:
-        w.write(row)
+    """Append one whole line in one write (caches and logs are exempt from atomic replacement). A file
+    that does not end in a newline (a line torn by a kill) gets one first, so the new row is never
+    glued to the fragment; the reader then skips the fragment alone."""
+    line = (dumps_line(row) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)        # two writers (threads or processes) never interleave
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        while line:
+            line = line[os.write(fd, line):]
+    except OSError as e:
+        if disk_full(e):          # a part of the line may be written: the next append starts a new line
+            raise StageError(path, f"cannot append: {disk_full_message(e)}") from None
+        raise
+    finally:
+        os.close(fd)
 
 
 def load_jsonl(path: str | os.PathLike) -> list:

@@ -15,6 +15,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+from lima.eval.selection.appendix_b import plot_ppl_vs_quality, ppl_quality_md
 from lima.errors import StageError
 
 PARTS = ("data", "train", "selection", "eval", "human", "dialogue", "ablations", "format_ablation")
@@ -69,100 +70,40 @@ def funnels_md(interim: Path) -> list[str]:
     return lines + [""]
 
 
-def ppl_quality_points(record: dict) -> list[dict]:
-    """The points of Appendix B's plot and table, one per epoch with a dev perplexity and a quality:
-    {"epoch", "ppl", "quality", "ci95"} (ci95 None for the metric fallback or a single rating)."""
-    points = []
-    for r in record.get("epochs", []):
-        quality = r.get("mean") if record.get("quality") == "helpfulness" else r.get("score")
-        if r.get("dev_ppl") is not None and quality is not None:
-            points.append({"epoch": r["epoch"], "ppl": r["dev_ppl"], "quality": quality, "ci95": r.get("ci95")})
-    return points
-
-
-def plot_ppl_vs_quality(record: dict, out: Path) -> Path | None:
-    """Appendix B's figure: x the dev perplexity of each exported epoch, y its quality (the mean 1-6
-    helpfulness with its 95% interval, or the metric fallback, said so on the axis and in the title),
-    the points joined in epoch order."""
-    points = ppl_quality_points(record)
-    if not points:
+def stage_outputs(stage: str, *, run: str, interim: Path, lima_data: Path, results: Path, checkpoints: Path | None,
+                  fragments: dict[str, Path]) -> list[Path] | None:
+    """The files a stage's run leaves, by its Make record's name (`.<stage>.args`), for this report:
+    another run's stages count only when that run's fragment is in the report. None: a record this
+    module does not know (listed, since it cannot tell)."""
+    fixed = {"stackexchange": [interim / "stackexchange.jsonl"], "wikihow": [interim / "wikihow.jsonl"],
+             "reddit": [interim / "writingprompts.jsonl"], "dataset": [lima_data / "train.jsonl"],
+             "base": [checkpoints / "base" / "BASE"] if checkpoints else [],
+             "ablation-data": [fragments["ablations"]] if "ablations" in fragments else [],
+             "ablation-eval": [fragments["ablations"]] if "ablations" in fragments else [],
+             "dialogue": [fragments["dialogue"]] if "dialogue" in fragments else [],
+             "format-ablation": [fragments["format_ablation"]] if "format_ablation" in fragments else []}
+    if stage in fixed:
+        return fixed[stage]
+    kind, _, other = stage.partition("-")
+    per_run = {"train": "train_metrics.jsonl", "devgen": "report/dev", "select": "selection.json",
+               "eval": "report/eval.md"}
+    if kind not in per_run or not other:
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fallback = record.get("quality") != "helpfulness"
-    x, y = [p["ppl"] for p in points], [p["quality"] for p in points]
-    err = [[p["quality"] - p["ci95"][0] if p["ci95"] else 0 for p in points],
-           [p["ci95"][1] - p["quality"] if p["ci95"] else 0 for p in points]]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(x, y, yerr=None if fallback else err, marker="o", capsize=3, color="tab:gray" if fallback else "tab:blue")
-    for p in points:
-        ax.annotate(f"ep {p['epoch']}", (p["ppl"], p["quality"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel("dev perplexity")
-    if fallback:
-        ax.set_ylabel("metric fallback score (no judge; not helpfulness)")
-        title = "Appendix B: perplexity vs quality per exported epoch - metric fallback, no judge"
-    else:
-        ax.set_ylabel(f"helpfulness 1-6 (judge {record.get('judge_model')}), mean ± 95% CI")
-        title = "Appendix B (Fig. 9): perplexity vs helpfulness per exported epoch"
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    # The title also goes into the PNG's metadata, so a reader (or a test) can tell the kind without looking.
-    fig.savefig(out, dpi=120, metadata={"Title": title})
-    plt.close(fig)
-    return out
-
-
-def ppl_quality_md(record: dict, plotted: bool) -> list[str]:
-    """Appendix B's section: the plot, the per-epoch table, the correlation, the paper's observation."""
-    lines = ["### Perplexity against quality (Appendix B)", ""]
-    points = ppl_quality_points(record)
-    fallback = record.get("quality") != "helpfulness"
-    if fallback:
-        lines += ["**Metric fallback:** no judge was configured, so quality here is the selection's metric rule "
-                  "on each epoch's dev responses (EOT rate - repetition rate - length penalty), not the paper's "
-                  "1-6 helpfulness score (Appendix D); set JUDGE_BASE_URL and JUDGE_MODEL for the paper's measure.", ""]
-    if plotted:
-        lines += ["![perplexity vs quality](ppl_vs_quality.png)", ""]
-    if points:
-        by_epoch = {r["epoch"]: r for r in record["epochs"]}
-        head = "Metric fallback score" if fallback else f"Helpfulness 1-6, mean [95% CI] (judge {record.get('judge_model')})"
-        lines += [f"| Epoch | Dev perplexity | Held-out SE perplexity | {head} |" + ("" if fallback else " Rated |"),
-                  "|---|---|---|---|" + ("" if fallback else "---|")]
-        for p in points:
-            r = by_epoch[p["epoch"]]
-            held = r.get("ppl_set_ppl")
-            if fallback:
-                q = f"{p['quality']:.4f}"
-            else:
-                ci = f" [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["ci95"] else ""
-                q = f"{p['quality']:.2f}{ci}"
-            rated = "" if fallback else f" {r.get('n', 0)}" + (f" ({r['unparseable']} unparseable)" if r.get("unparseable") else "") + " |"
-            lines.append(f"| {p['epoch']} | {p['ppl']:.2f} | {f'{held:.2f}' if held is not None else '–'} | {q} |{rated}")
-        lines.append("")
-        r = record.get("pearson_dev_ppl_quality")
-        lines += [f"Over {len(points)} exported epochs, Pearson's r between dev perplexity and "
-                  f"{'the metric fallback score' if fallback else 'mean helpfulness'}: "
-                  f"{f'{r:+.2f}' if r is not None else 'not defined (fewer than three epochs or a constant series)'}.", ""]
-    else:
-        lines += ["No exported epoch has dev generations to set against its perplexity.", ""]
-    no_ppl = [r["epoch"] for r in record.get("epochs", []) if r.get("dev_ppl") is None]
-    if no_ppl:
-        lines += ["Epochs with no dev perplexity in train_metrics.jsonl, left out: "
-                  + ", ".join(f"epoch_{e:02d}" for e in no_ppl) + ".", ""]
-    if record.get("missing_generations"):
-        lines += ["Exported epochs without dev generations, left out: "
-                  + ", ".join(f"epoch_{e:02d}" for e in record["missing_generations"]) + ".", ""]
-    lines += [record.get("paper") or "", ""]
-    return lines
+    # another run's stages (the dialogue model, an ablation variant) belong to its experiment's fragment
+    related = {p.parent.parent.name for part, p in fragments.items() if part != "data"}
+    abl = "ablations" in fragments and "-abl-" in other
+    if other != run and other not in related and not abl:
+        return []
+    return [results.parent / other / per_run[kind]]
 
 
 def build_manifest(*, requirements: Path, interim: Path, roots: list[Path], checkpoint: Path | None,
-                   seed: int) -> dict:
+                   seed: int, ran=None) -> dict:
     """What a reviewer needs to rebuild byte for byte: the exact command lines (Make's
-    <interim>/.<stage>.args records), package versions, seeds, and checksums of every input and
-    output under `roots` (folders or files) and of the chosen checkpoint's files."""
+    <interim>/.<stage>.args records) of the stages that produced files of this run (`ran(stage)`;
+    Make writes a record for every stage when it reads the Makefile, run or not), package versions,
+    seeds, and checksums of every input and output under `roots` (folders or files) and of the
+    chosen checkpoint's files."""
     packages = {}
     if requirements.exists():
         for line in requirements.read_text().splitlines():
@@ -173,6 +114,8 @@ def build_manifest(*, requirements: Path, interim: Path, roots: list[Path], chec
                 except metadata.PackageNotFoundError:
                     packages[name] = None
     commands = {p.name[1:-5]: p.read_text().strip() for p in sorted(interim.glob(".*.args"))}
+    if ran is not None:
+        commands = {k: v for k, v in commands.items() if ran(k)}
     files = {}
     for root in map(Path, roots):
         paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
@@ -198,7 +141,7 @@ def _relink_plots(body: str, fragment: Path, out_dir: Path) -> str:
 
 
 def render_report(*, run: str, out_dir: Path, fragments: dict[str, Path], selection: dict, interim: Path,
-                  manifest: dict, seed: int, plot_dir: Path | None = None) -> str:
+                  manifest: dict, seed: int, plot_dir: Path | None = None, scorecard: list[str] = ()) -> str:
     """REPORT.md's text: the header, the fragments in the paper's order (the data funnels after the
     data part, Appendix B after the selection), the manifest summary, and what is absent."""
     present = [name for name in PARTS if name in fragments]
@@ -208,6 +151,7 @@ def render_report(*, run: str, out_dir: Path, fragments: dict[str, Path], select
     if selection:
         lines += [f"**Chosen checkpoint:** `{selection['choice']}` ({selection['mode']}"
                   f"{', fallback rule' if selection.get('fallback') else ''}).", ""]
+    lines += list(scorecard)
     lines += ["Contents: " + " · ".join(f"[{TITLES[n]}](#{n})" for n in present), ""]
     for name in present:
         body = _relink_plots(fragments[name].read_text(encoding="utf-8").strip(), fragments[name], out_dir)

@@ -88,6 +88,14 @@ BOTH_ORDERS ?= no
 FLAGS ?=
 JUDGE_BASE_URL ?=
 JUDGE_MODEL ?=
+# The judge's limits: calls in flight, HTTP requests per stage, seconds per call (the whole call, not
+# each read), the longest wait before a retry whatever Retry-After asks, and the wall-clock seconds for
+# all judging in one make run (one deadline shared by 07 and 06 under `make eval`; 0 = no limit).
+JUDGE_CONCURRENCY ?= 4
+JUDGE_BUDGET ?= 5000
+JUDGE_TIMEOUT ?= 120
+JUDGE_MAX_WAIT ?= 60
+JUDGE_TIME_BUDGET ?= 7200
 
 # Ablations (§5; make ablations): the tiny base and the tiny recipe above (the paper's smaller-model
 # recipe needs batches of 64), sets scaled to the sample pools (34 filtered and 47 unfiltered Stack

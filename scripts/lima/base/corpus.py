@@ -26,7 +26,8 @@ def stackexchange_texts(dumps: Path) -> Iterator[str]:
 
 
 def wikihow_texts(cache: Path) -> Iterator[str]:
-    from lima.sources.wikihow.parse import ParseSkip, decode_page, parse_article, render_response
+    from lima.sources.wikihow.article import ParseSkip, render_response
+    from lima.sources.wikihow.page import decode_page, parse_article
     for page in sorted((cache / "pages").glob("*.html")):
         if page.name.startswith("Category"):
             continue

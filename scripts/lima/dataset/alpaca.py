@@ -6,7 +6,7 @@ The Stanford Alpaca release ships `alpaca_data.json`, one JSON array of `{"instr
 "output"}`; a JSONL file of the same objects is read too. The user turn is the instruction, plus the
 input after a blank line when it is not empty; the assistant turn is the output. Alpaca's own prompt
 template ("Below is an instruction ...") is not used: both models see a prompt the same way, in the
-chat format of docs/design.md#chat-format.
+chat format of docs/design.md#chat-format-and-eot.
 """
 from __future__ import annotations
 
@@ -31,9 +31,13 @@ def load_records(path: Path) -> list:
         head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(b"["):
         return load_jsonl(path)
+    data = path.read_bytes()
     try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
+        records = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise StageError(path, f"line {line} is not UTF-8 (byte 0x{data[e.start]:02x})") from None
+    except ValueError as e:
         raise StageError(path, f"not a JSON array: {e}") from None
     if not isinstance(records, list):
         raise StageError(path, "not a JSON array")

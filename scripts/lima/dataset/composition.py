@@ -10,25 +10,14 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from lima import paper
 from lima.dataset.assembly import BUCKETS
 from lima.sources.stackexchange.html import format_summary, paragraph_stats
 
-# Table 1: bucket -> (label, examples, mean input tokens, mean output tokens).
-PAPER_TABLE1 = {
-    "se-stem": ("Stack Exchange (STEM)", 200, 117, 523),
-    "se-other": ("Stack Exchange (Other)", 200, 119, 530),
-    "wikihow": ("wikiHow", 200, 12, 1811),
-    "writingprompts": ("Pushshift r/WritingPrompts", 150, 34, 274),
-    "nlp": ("Natural Instructions", 50, 236, 92),
-    "authors": ("Paper Authors (Group A)", 200, 40, 334),
-    "dev": ("Paper Authors (Group A)", 50, None, None),
-    "askreddit": ("Pushshift r/AskReddit", 70, None, None),
-    "test-authors": ("Paper Authors (Group B)", 230, None, None),
-    "dialogues": ("Multi-turn dialogues (§6, not in Table 1)", 30, None, None),
-}
-# §2.2 and Appendix E: prompts whose right answer declines (meta.safety), format-constraint prompts.
-PAPER_FLAGS = {"train": {"safety": 13, "format_constraint": 6}, "test": {"safety": 30, "format_constraint": None, "ood": 20}}
-PAPER_TRAIN_TOKENS = 750_000  # Table 1 caption: "roughly 750,000 tokens"
+# The paper's Table 1, flags and token total: lima/paper.py (one place for every number of the paper).
+PAPER_TABLE1 = paper.TABLE1
+PAPER_FLAGS = paper.FLAGS
+PAPER_TRAIN_TOKENS = paper.TRAIN_TOKENS
 MAX_SEQ_LEN = 2048            # §3: the training length cap
 # Line breaks in the release's 400 Stack Exchange answers, our count (docs/paper.md#measured-in-the-release):
 # runs of one newline, runs of two or more.

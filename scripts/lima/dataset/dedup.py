@@ -5,40 +5,21 @@ Two prompts are duplicates when their normalised text is equal (NFKC, lowercase,
 runs of white space folded to one space), or when the Jaccard similarity of their word 3-gram sets is
 at least 0.5 (`NEAR_DUP_JACCARD`). One word changed in a 20-word prompt leaves 15 of 21 distinct
 3-grams shared (0.71, caught); two unrelated questions on one topic share almost none. Prompts of
-fewer than 3 words are compared exactly only. Candidates come from an inverted index on the
+fewer than 3 words are compared exactly only (lima.similarity.ngrams). Candidates come from an inverted index on the
 3-grams, so a check costs the prompts that share a 3-gram, not the whole index.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
-from lima.similarity import jaccard
+from lima.similarity import jaccard, ngrams, normalize_text
 
 NGRAM = 3                 # word n-gram size
 NEAR_DUP_JACCARD = 0.5    # documented threshold: |A ∩ B| / |A ∪ B| of the 3-gram sets
 # A 3-gram that occurs in more prompts than this is boilerplate (a Super-NI definition shared by
 # every instance of a task); it is left out of the index as a candidate key, not of the score.
 MAX_POSTING = 500
-
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """Case, accents composed, punctuation and white space folded: 'How to Tie a Tie?!' and
-    'how to tie a tie' are the same prompt."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _NON_WORD.sub(" ", text).strip()
-
-
-def ngrams(norm: str, n: int = NGRAM) -> frozenset:
-    words = norm.split()
-    if len(words) < n:
-        return frozenset()
-    return frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
-
 
 @dataclass(frozen=True)
 class Match:
@@ -62,7 +43,7 @@ class PromptIndex:
     def add(self, key: str, text: str) -> None:
         norm = normalize_text(text)
         self._exact.setdefault(norm, key)
-        grams = ngrams(norm)
+        grams = ngrams(norm, NGRAM)
         self._grams[key] = grams
         for g in grams:
             posting = self._posting[g]
@@ -73,7 +54,7 @@ class PromptIndex:
         norm = normalize_text(text)
         if norm in self._exact:
             return Match(self._exact[norm], "exact", 1.0)
-        grams = ngrams(norm)
+        grams = ngrams(norm, NGRAM)
         if not grams:
             return None
         seen: set[str] = set()

@@ -13,20 +13,16 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from lima.eval.metrics import shares
+from lima import paper
+from lima.eval.generation.metrics import shares
 
 log = logging.getLogger("lima.eval.dialogue")
 
-# §6: Excellent / Pass / Fail over all assistant turns of 10 conversations.
-PAPER_DIALOGUE = {
-    "zero-shot": {"label": "LIMA (1,000 examples, zero-shot dialogue)", "percent": (45.2, 19.1, 35.7),
-                  "fails": "15 / 42"},
-    "dialogue": {"label": "LIMA + 30 dialogues (1,030 examples)", "percent": (76.1, 21.7, 2.2),
-                 "fails": "1 / 46"},
-}
+# §6: Excellent / Pass / Fail over all assistant turns of 10 conversations (lima/paper.py).
+PAPER_DIALOGUE = paper.DIALOGUE
 LABELS = ("excellent", "pass", "fail")
 
-# Ours, in the style of the absolute prompt (lima/eval/judge.py): the labels of §4.3 applied to one turn,
+# Ours, in the style of the absolute prompt (lima/eval/judge/prompts.py): the labels of §4.3 applied to one turn,
 # read in the context of the whole conversation so far.
 DIALOGUE_TEMPLATE = """You are reviewing one reply of an AI assistant in a conversation with a user. Judge the reply in the context of the whole conversation: it should answer the user's latest message and stay consistent with what was said before.
 
@@ -46,7 +42,7 @@ Excellent - the reply is an excellent response at this point of the conversation
 Give a short justification first. Then write the label on the last line in the form "Label: Fail", "Label: Pass" or "Label: Excellent"."""
 
 
-def read_conversations(path: Path, counts: Counter) -> list[dict]:
+def read_scripted_conversations(path: Path, counts: Counter) -> list[dict]:
     """Rows {"id", "turns": [user1, user2, ...]}; a row without an id or with an empty or non-string
     turn is skipped and counted; an unreadable file is a StageError."""
     from lima.errors import StageError
@@ -77,7 +73,7 @@ def generate_turn_by_turn(model, tok, convs: list[dict], decoding, *, seed: int,
     conversation then turn. Turn k of every conversation is decoded in one round, after turn k-1."""
     from lima.chat import EOT, prompt_ids
     from lima.progress import progress
-    from lima.eval.generate import Job, fit_prompt, generate_all
+    from lima.eval.generation.generate import Job, fit_prompt, generate_all
 
     eot = tok.convert_tokens_to_ids(EOT)
     pad = tok.pad_token_id if tok.pad_token_id is not None else eot
@@ -114,8 +110,8 @@ def generate_file(path: Path, ckpt: Path, convs: list[dict], decoding, *, seed: 
     arguments); the file is reused when checkpoint, conversations, decoding and seed are unchanged."""
     import torch
 
-    from lima.eval.generate import load_checkpoint, require_eot
-    from lima.eval.reuse import reuse, reuse_key, write_generations
+    from lima.eval.generation.generate import load_checkpoint, require_eot
+    from lima.eval.generation.reuse import reuse, reuse_key, write_generations
     from lima.funnel import Funnel, describe_inputs
 
     key = reuse_key(ckpt, (convs, decoding.to_dict(), seed))
@@ -145,7 +141,7 @@ def render_history(turns: list[str]) -> str:
 def judge_dialogue(client, gens: list[dict]) -> list[dict]:
     """One Fail/Pass/Excellent label per assistant turn, each read with the conversation before it
     (the model's own earlier answers included). Items: {"id", "turn", "verdict"}."""
-    from lima.eval.judge import parse_absolute
+    from lima.eval.judge.verdicts import parse_absolute
 
     before, jobs = {}, []
     for g in gens:
@@ -157,7 +153,7 @@ def judge_dialogue(client, gens: list[dict]) -> list[dict]:
         g, history = job
         ans = client.complete("dialogue", DIALOGUE_TEMPLATE,
                               {"history": history, "task": g["prompt"], "response": g["response"]},
-                              item={"id": f"{g['id']}#turn{g['turn']}", "sample_idx": 0})
+                              item={"id": f"{g['id']}#turn{g['turn']}", "sample_idx": 0}, parse=parse_absolute)
         return parse_absolute(ans.text)
 
     labels = client.map(one, jobs)
@@ -185,9 +181,9 @@ def render_report(summary: dict, no_judge_line: str) -> str:
              "The paper held 10 live conversations; ours are scripted, so both models meet the same user messages.", ""]
     lines += ["| Model | Checkpoint | Excellent | Pass | Fail | Fails / turns | Ended with EOT | Mean words |",
               "|---|---|---:|---:|---:|---|---:|---:|"]
-    for key, paper in PAPER_DIALOGUE.items():
-        e, p, f = paper["percent"]
-        lines.append(f"| paper: {paper['label']} | LLaMA 65B | {e} | {p} | {f} | {paper['fails']} | | |")
+    for key, ref in PAPER_DIALOGUE.items():
+        e, p, f = ref["percent"]
+        lines.append(f"| paper: {ref['label']} | LLaMA 65B | {e} | {p} | {f} | {ref['fails']} | | |")
     for key, s in systems.items():
         j = s.get("judged")
         m = s["metrics"]

@@ -100,16 +100,6 @@ def export_model(model, tokenizer, out_dir: Path, *, dtype: torch.dtype, info: d
     dist.barrier()
 
 
-def read_export(folder: Path) -> dict[str, torch.Tensor]:
-    """Every tensor of an export (or any safetensors model folder), for tests and tools: the whole
-    model in memory, so never on the training path."""
-    from safetensors.torch import load_file
-    out = {}
-    for f in sorted(Path(folder).glob("*.safetensors")):
-        out.update(load_file(f))
-    return out
-
-
 def save_state(model, optimizer, state_dir: Path, meta: dict) -> None:
     """Collective. Writes `state.new/`, then swaps it in place of `state/`."""
     new = state_dir.with_name(state_dir.name + ".new")

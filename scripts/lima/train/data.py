@@ -21,6 +21,8 @@ def read_conversations(path: Path, counts: Counter) -> list[dict]:
     training with the row named: a fine-tuning set is too small to lose rows silently. An Alpaca file
     (§4.1's Alpaca-65B baseline) is converted instead, its bad rows skipped and counted."""
     raw = load_records(path)
+    if not raw:
+        raise StageError(path, "is empty: no conversation to train or evaluate on")
     if detect_format(raw, path) == "alpaca":
         before = Counter(counts)
         rows = convert_alpaca(raw, counts)
@@ -29,12 +31,14 @@ def read_conversations(path: Path, counts: Counter) -> list[dict]:
             raise StageError(path, f"Alpaca format, but no usable row ({found})")
         log.info("%s: Alpaca format, %s", path, found)
         return rows
-    rows = []
+    rows, first_row = [], {}
     for n, item in enumerate(raw, 1):
         try:
             row = normalize_row(item, default_source="unknown")
         except ContractError as e:
             raise StageError(path, f"row {n}: {e}") from None
+        if _repeated(path, n, row, first_row, counts):
+            continue
         if len(row["conversations"]) % 2 == 1:
             row["conversations"] = row["conversations"][:-1]
             counts["dropped_trailing_user_turn"] += 1
@@ -42,6 +46,21 @@ def read_conversations(path: Path, counts: Counter) -> list[dict]:
             raise StageError(path, f"row {n}: a training row needs at least one user/assistant exchange")
         rows.append(row)
     return rows
+
+
+def _repeated(path: Path, n: int, row: dict, first_row: dict, counts: Counter) -> bool:
+    """True for a row that repeats an earlier one whole (dropped: it would be trained twice); a row that
+    only shares an earlier row's id (GAIR/lima ids come from the first prompt) is kept. Both counted
+    and said, as stage 06 counts a repeated id."""
+    earlier = first_row.setdefault(row["id"], (n, row))
+    if earlier[0] == n:
+        return False
+    same = earlier[1]["conversations"] == row["conversations"]
+    counts["duplicate_row_dropped" if same else "duplicate_id_kept"] += 1
+    log.warning("%s: row %d has the id %r of row %d%s", path, n, row["id"], earlier[0],
+                ", and the same conversation: dropped, not trained twice" if same else
+                " but another conversation: kept (ids should be unique)")
+    return same
 
 
 def render_all(tokenizer, rows: list[dict], max_len: int, counts: Counter, name: str):

@@ -26,7 +26,6 @@ then the root; bf16 compute over fp32 master weights on GPUs, fp32 everywhere on
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path

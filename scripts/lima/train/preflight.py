@@ -191,6 +191,8 @@ def run_preflight(args, script: Path) -> int:
     """Every check in order (a failed one does not hide the others), the verdict on screen and in
     DIR/verdict.{txt,json}; exit 0 only when all pass. The export is removed at the end (a 65B one
     is 130 GB); the log and the metrics stay under DIR/work."""
+    from lima.train.model import check_model_dir
+    check_model_dir(args.model)       # a GGUF or incomplete folder: the one line that says what to do, before any check
     out = Path(args.preflight)
     if out.resolve() == Path(args.out).resolve() or Path(args.out).resolve() in out.resolve().parents:
         raise StageError(out, "--preflight must not be inside --out: it writes nothing into the real run's folders")

@@ -4,7 +4,43 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lima import paper
 from lima.io import atomic_write
+
+
+def smooth(values: list[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average, bias-corrected at the start (as TensorBoard draws it)."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, 1):
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight ** i))
+    return out
+
+
+def draw_loss(plt, steps: list[dict], out: Path) -> None:
+    """The per-step loss, raw and smoothed, with the epoch boundaries and the selection window (the
+    checkpoints after epochs 5 to 10, §3) shaded."""
+    xs, loss = [r["step"] for r in steps], [r["loss"] for r in steps]
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.plot(xs, loss, lw=0.8, color="tab:blue", alpha=0.3, label="per step")
+    ax.plot(xs, smooth(loss), lw=1.8, color="tab:blue", label="smoothed (EMA 0.9)")
+    last_step = {}
+    for r in steps:
+        last_step[r["epoch"]] = max(last_step.get(r["epoch"], 0), r["step"])
+    for e, s in sorted(last_step.items())[:-1]:
+        ax.axvline(s, color="grey", lw=0.5, ls=":")
+    lo, hi = paper.SELECT_WINDOW
+    if lo in last_step:
+        ax.axvspan(last_step[lo], last_step.get(hi, max(xs)), color="tab:orange", alpha=0.12,
+                   label=f"selection window: checkpoints after epochs {lo}-{hi} (§3)")
+    ax.set_xlabel(f"optimizer step (dotted: epoch boundaries; {len(last_step)} epochs, {len(xs)} steps)")
+    ax.set_ylabel("train loss (per target token)")
+    ax.set_title("Training loss", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
 
 
 def plot_training(rows: list[dict], out_dir: Path) -> list[Path]:
@@ -16,15 +52,7 @@ def plot_training(rows: list[dict], out_dir: Path) -> list[Path]:
     epochs = [r for r in rows if r.get("kind") == "epoch"]
     written = []
     if steps:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot([r["step"] for r in steps], [r["loss"] for r in steps], lw=1)
-        ax.set_xlabel("optimizer step")
-        ax.set_ylabel("train loss (per target token)")
-        ax.set_title("Training loss")
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(out_dir / "train_loss.png", dpi=120)
-        plt.close(fig)
+        draw_loss(plt, steps, out_dir / "train_loss.png")
         written.append(out_dir / "train_loss.png")
     if epochs:
         fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -32,7 +60,7 @@ def plot_training(rows: list[dict], out_dir: Path) -> list[Path]:
         if any("ppl_set_ppl" in r for r in epochs):
             ax.plot([r["epoch"] for r in epochs], [r.get("ppl_set_ppl") for r in epochs], marker="s",
                     label="held-out set")
-        ax.axvspan(5, 10, color="grey", alpha=0.12, label="selection window (§3)")
+        ax.axvspan(*paper.SELECT_WINDOW, color="grey", alpha=0.12, label="selection window (§3)")
         ax.set_xlabel("epoch")
         ax.set_ylabel("perplexity")
         ax.set_title("Perplexity per epoch (the paper: it does not track quality)")
@@ -48,8 +76,6 @@ def plot_training(rows: list[dict], out_dir: Path) -> list[Path]:
 def write_report_fragment(args, rows, n_train, total_steps, world, rates, counts=None) -> None:
     """results/<run>/report/train.md: the recipe as run beside the paper's, and the epoch table (and,
     for an Alpaca training file, what its conversion kept and skipped)."""
-    paper = {"epochs": 15, "batch_size": 32, "lr": 1e-5, "final_lr": 1e-6, "max_len": 2048,
-             "resid_dropout": 0.3, "weight_decay": 0.1, "beta2": 0.95}
     lines = [f"## Training ({args.out.name})", "",
              f"{n_train} examples, {total_steps} optimizer steps on {world} process(es), base model `{args.model}`.", ""]
     alpaca = {k: v for k, v in (counts or {}).items() if k.startswith("alpaca_")}
@@ -60,7 +86,7 @@ def write_report_fragment(args, rows, n_train, total_steps, world, rates, counts
                   f"baseline of §4.1): {alpaca.get('alpaca_converted', 0)} rows converted, "
                   f"{alpaca.get('alpaca_repeated_prompt', 0)} of them repeated prompts; skipped: {skipped}.", ""]
     lines += ["| Setting | Here | Paper (§3) |", "|---|---|---|"]
-    for key, value in paper.items():
+    for key, value in paper.RECIPE.items():
         here = getattr(args, key)
         lines.append(f"| {key} | {here}{'' if here == value else ' (differs)'} | {value} |")
     lines += ["", f"Residual dropout by layer: {', '.join(f'{p:.2f}' for p in rates)}.", "",

@@ -18,7 +18,7 @@ from itertools import combinations
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.eval.agreement import PAPER_AGREEMENT, pool, read_judgments, tie_discounted_accuracy
+from lima.eval.preference.agreement import PAPER_AGREEMENT, pool, read_judgments, tie_discounted_accuracy
 from lima.eval.annotate.labels import LabelStore, latest
 from lima.eval.annotate.study import LABELS, check_name, load_study
 from lima.io import atomic_write, write_json
@@ -141,7 +141,7 @@ def _agree(res: dict) -> str:
 
 
 def render(summary: dict, png: str | None) -> str:
-    from lima.eval.report import PAPER_ABSOLUTE, PAPER_PAIRWISE, paper_baseline
+    from lima.eval.preference.report import PAPER_ABSOLUTE, PAPER_PAIRWISE, paper_baseline
 
     s, ag = summary, summary["agreement"]
     st = s["study"]
@@ -192,7 +192,8 @@ def render(summary: dict, png: str | None) -> str:
 
 def plot_bars(pairwise: dict, out: Path) -> Path | None:
     """Stacked win/tie/loss bars per baseline, ours (humans) above the paper's human row (Fig. 1)."""
-    from lima.eval.report import PAPER_PAIRWISE, draw_stacked_bars, paper_baseline
+    from lima.eval.preference.plots import draw_stacked_bars
+    from lima.eval.preference.report import PAPER_PAIRWISE, paper_baseline
 
     bars = []
     for b, c in pairwise.items():

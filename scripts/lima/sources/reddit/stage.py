@@ -12,8 +12,11 @@ from lima.errors import StageError
 from lima.progress import progress
 from lima.sources.reddit.decode import DumpReader
 from lima.sources.reddit.files import Dump
-from lima.sources.reddit.select import (MIN_STORY_WORDS, Pin, Pool, Sink, Stories, scan_comments,
-                                        scan_submissions)
+from lima.sources.reddit.comments import Stories, scan_comments
+from lima.sources.reddit.pins import Pin
+from lima.sources.reddit.pools import Pool, Sink
+from lima.sources.reddit.rules import MIN_STORY_WORDS
+from lima.sources.reddit.submissions import scan_submissions
 
 log = logging.getLogger("lima.reddit")
 

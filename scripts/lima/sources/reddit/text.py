@@ -1,8 +1,8 @@
-"""Text rules of the Reddit stage: title tags, Reddit markdown to plain text, prompt similarity.
+"""Text rules of the Reddit stage: title tags, Reddit markdown to plain text.
 
 The released LIMA WritingPrompts rows carry no `[WP]` tag and no Reddit markup (docs/paper.md#measured-in-the-release), so
-titles lose their tags and stories are turned into plain paragraphs here. Near-duplicate prompts
-(reposts are common on r/WritingPrompts) are found with word n-gram Jaccard similarity.
+titles lose their tags and stories are turned into plain paragraphs here.
+(Near-duplicate prompts, common reposts on r/WritingPrompts, are found by lima.similarity.)
 """
 from __future__ import annotations
 
@@ -142,12 +142,3 @@ def is_trailer(paragraph: str) -> bool:
 
 def count_words(text: str) -> int:
     return len(text.split())
-
-
-# ---- prompt similarity ------------------------------------------------------------------------
-def shingles(text: str, n: int = 2) -> frozenset:
-    """Word n-grams of the lower-cased text with punctuation removed ("n't" and "n t" alike)."""
-    words = re.sub(r"[^\w\s]|_", " ", text.lower()).split()
-    if len(words) < n:
-        return frozenset([tuple(words)]) if words else frozenset()
-    return frozenset(tuple(words[i:i + n]) for i in range(len(words) - n + 1))

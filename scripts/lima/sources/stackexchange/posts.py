@@ -102,85 +102,118 @@ def _tags(raw: str | None) -> list[str]:
     return [t for t in re.split(r"[<>|]+", raw) if t]
 
 
+class _SeenIds:
+    """A bitmap of every question id met so far: on Stack Overflow a set of millions of ints would
+    cost far more than the questions kept."""
+
+    def __init__(self) -> None:
+        self.bits = bytearray()
+
+    def add(self, qid: int) -> None:
+        byte = qid >> 3
+        if byte >= len(self.bits):
+            self.bits.extend(bytes(byte - len(self.bits) + 1 + (len(self.bits) >> 1)))
+        self.bits[byte] |= 1 << (qid & 7)
+
+    def __contains__(self, qid: int) -> bool:
+        byte = qid >> 3
+        return byte < len(self.bits) and bool(self.bits[byte] & (1 << (qid & 7)))
+
+
+@dataclass
+class _Join:
+    """What one pass keeps to join questions with their top answers at the end."""
+    max_questions: int
+    questions: dict[int, dict] = field(default_factory=dict)   # kept questions by id
+    seen: _SeenIds = field(default_factory=_SeenIds)
+    best: dict[int, list] = field(default_factory=dict)        # parent id -> [score, [(answer id, body, owner), ...ties]]
+    lowest: list[tuple[int, int]] = field(default_factory=list)  # min-heap of (score, -id) over `questions`
+
+
 def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
                  length_on: str = "html", max_questions: int = 100_000) -> SiteResult:
+    """Read one site's Posts.xml and return its pairs, every row counted in `read` or `dropped`."""
     res = SiteResult(site, category)
+    join = _Join(max_questions)
+    for row in iter_rows(filter_bad_chars(blocks, res.read), name):
+        res.read["rows"] += 1
+        _read_row(row, join, res.read, res.dropped)
+    res.read["questions_kept_for_join"] = len(join.questions)
+    res.read["answers_without_question"] = sum(1 for p in join.best if p not in join.questions)
+    _pair_up(join, res, length_on)
+    return res
+
+
+def _read_row(row: etree._Element, join: _Join, read: Counter, dropped: Counter) -> None:
+    get = row.get
+    try:
+        pid, ptype = int(get("Id")), int(get("PostTypeId"))
+    except (TypeError, ValueError):
+        dropped["malformed_row"] += 1
+        return
+    if pid >= WATERMARK_MIN_ID:
+        dropped["watermark_row"] += 1
+    elif ptype == 1:
+        read["questions"] += 1
+        join.seen.add(pid)
+        _read_question(pid, get, join, dropped)
+    elif ptype == 2:
+        read["answers"] += 1
+        _read_answer(pid, get, join, read, dropped)
+    else:
+        read["other_post_types"] += 1
+
+
+def _read_question(pid: int, get, join: _Join, dropped: Counter) -> None:
+    """Keep the question if it passes the question rules; past `max_questions`, the best-scoring."""
+    try:
+        score = int(get("Score"))
+    except (TypeError, ValueError):
+        dropped["malformed_row"] += 1
+        return
+    title = " ".join((get("Title") or "").split())
+    if get("ClosedDate"):
+        dropped["question_closed"] += 1
+    elif get("CommunityOwnedDate"):
+        dropped["question_community_wiki"] += 1
+    elif title_reason := se_rules.title_drop_reason(title):
+        dropped[title_reason] += 1          # title_too_short, title_deictic, ... (rules.TITLE_RULES)
+    else:
+        accepted = get("AcceptedAnswerId")
+        join.questions[pid] = {"score": score, "title": title, "body": get("Body") or "",
+                               "owner": get("OwnerUserId"), "tags": _tags(get("Tags")),
+                               "accepted": int(accepted) if accepted and accepted.isdigit() else None}
+        heapq.heappush(join.lowest, (score, -pid))
+        if len(join.questions) > join.max_questions:
+            _, neg = heapq.heappop(join.lowest)       # lowest score; among equals the newest
+            del join.questions[-neg]
+            join.best.pop(-neg, None)
+            dropped["question_below_site_cap"] += 1
+
+
+def _read_answer(pid: int, get, join: _Join, read: Counter, dropped: Counter) -> None:
+    """Keep the answer if it is among the best-scoring of its question so far."""
+    try:
+        parent, score = int(get("ParentId")), int(get("Score"))
+    except (TypeError, ValueError):
+        dropped["malformed_row"] += 1
+        return
+    if parent not in join.questions and parent in join.seen:
+        read["answers_to_dropped_questions"] += 1
+        return
+    cur = join.best.get(parent)
+    if cur is None or score > cur[0]:
+        join.best[parent] = [score, [(pid, get("Body") or "", get("OwnerUserId"))]]
+    elif score == cur[0]:
+        cur[1].append((pid, get("Body") or "", get("OwnerUserId")))
+
+
+def _pair_up(join: _Join, res: SiteResult, length_on: str) -> None:
+    """Each kept question with its top answer, best-scoring question first, through the answer rules."""
     read, dropped = res.read, res.dropped
-    questions: dict[int, dict] = {}
-    seen = bytearray()                      # bitmap of every question id met so far
-    best: dict[int, list] = {}             # parent id -> [score, [(answer id, body), ...ties]]
-    lowest: list[tuple[int, int]] = []     # min-heap of (score, -id) over `questions`
-
-    def mark_seen(qid: int) -> None:
-        byte = qid >> 3
-        if byte >= len(seen):
-            seen.extend(bytes(byte - len(seen) + 1 + (len(seen) >> 1)))
-        seen[byte] |= 1 << (qid & 7)
-
-    def was_seen(qid: int) -> bool:
-        byte = qid >> 3
-        return byte < len(seen) and bool(seen[byte] & (1 << (qid & 7)))
-
-    for row in iter_rows(filter_bad_chars(blocks, read), name):
-        read["rows"] += 1
-        get = row.get
-        try:
-            pid, ptype = int(get("Id")), int(get("PostTypeId"))
-        except (TypeError, ValueError):
-            dropped["malformed_row"] += 1
-            continue
-        if pid >= WATERMARK_MIN_ID:
-            dropped["watermark_row"] += 1
-            continue
-        if ptype == 1:
-            read["questions"] += 1
-            mark_seen(pid)
-            try:
-                score = int(get("Score"))
-            except (TypeError, ValueError):
-                dropped["malformed_row"] += 1
-                continue
-            title = " ".join((get("Title") or "").split())
-            if get("ClosedDate"):
-                dropped["question_closed"] += 1
-            elif get("CommunityOwnedDate"):
-                dropped["question_community_wiki"] += 1
-            elif title_reason := se_rules.title_drop_reason(title):
-                dropped[title_reason] += 1          # title_too_short, title_deictic, ... (rules.TITLE_RULES)
-            else:
-                accepted = get("AcceptedAnswerId")
-                questions[pid] = {"score": score, "title": title, "body": get("Body") or "", "owner": get("OwnerUserId"),
-                                  "tags": _tags(get("Tags")),
-                                  "accepted": int(accepted) if accepted and accepted.isdigit() else None}
-                heapq.heappush(lowest, (score, -pid))
-                if len(questions) > max_questions:
-                    _, neg = heapq.heappop(lowest)       # lowest score; among equals the newest
-                    del questions[-neg]
-                    best.pop(-neg, None)
-                    dropped["question_below_site_cap"] += 1
-        elif ptype == 2:
-            read["answers"] += 1
-            try:
-                parent, score = int(get("ParentId")), int(get("Score"))
-            except (TypeError, ValueError):
-                dropped["malformed_row"] += 1
-                continue
-            if parent not in questions and was_seen(parent):
-                read["answers_to_dropped_questions"] += 1
-                continue
-            cur = best.get(parent)
-            if cur is None or score > cur[0]:
-                best[parent] = [score, [(pid, get("Body") or "", get("OwnerUserId"))]]
-            elif score == cur[0]:
-                cur[1].append((pid, get("Body") or "", get("OwnerUserId")))
-        else:
-            read["other_post_types"] += 1
-
-    read["questions_kept_for_join"] = len(questions)
-    read["answers_without_question"] = sum(1 for p in best if p not in questions)
-    for qid in sorted(questions, key=lambda q: (-questions[q]["score"], q)):
-        q = questions[qid]
-        top = best.get(qid)
+    for qid in sorted(join.questions, key=lambda q: (-join.questions[q]["score"], q)):
+        q = join.questions[qid]
+        top = join.best.get(qid)
         if top is None:
             dropped["question_without_answer"] += 1
             continue
@@ -189,7 +222,7 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
         aid, body, answerer = min(ties, key=lambda t: (t[0] != q["accepted"], t[0]))
         answer = clean_html(body)
         read["answer_attributions_removed"] += answer.attributions_removed   # "Source: <url>" left empty
-        pair = {"site": site, "category": category, "question_id": qid, "answer_id": aid,
+        pair = {"site": res.site, "category": res.category, "question_id": qid, "answer_id": aid,
                 "question_score": q["score"], "answer_score": score, "title": q["title"],
                 "question_text": clean_html(q["body"]).text, "answer": answer.text,
                 "tags": q["tags"], "answer_html_chars": len(body), "answer_text_chars": len(answer.text),
@@ -204,7 +237,6 @@ def collect_site(blocks: Iterable[bytes], name: str, site: str, category: str,
             dropped[reason] += 1
         else:
             res.qualifying.append(pair)
-    return res
 
 
 def read_comments(blocks: Iterable[bytes], name: str, answer_ids: set[int], read: Counter) -> list[dict]:

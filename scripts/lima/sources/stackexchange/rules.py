@@ -119,10 +119,6 @@ def title_drop_reason(title: str) -> str | None:
     return None
 
 
-def title_is_self_contained(title: str) -> bool:
-    return title_drop_reason(title) is None
-
-
 # ---- first person ---------------------------------------------------------------------------
 # docs/paper.md#measured-in-the-release: 55 of the released 400 answers use "I" or "my" somewhere but only 3 start
 # with them, so the rule is about voice, not every pronoun. An answer is first-person when its prose

@@ -4,7 +4,7 @@ p(exchange e) ∝ n_e^(1/τ) with τ = 3 and n_e the exchange's qualifying pairs
 still give more, but far less than in proportion, so the mix of domains is closer to uniform. Each
 draw takes the chosen exchange's next-best question; an exhausted exchange leaves the draw.
 The same sampler, with the STEM/Other balance, draws the held-out perplexity set (Appendix B) and
-the §5 ablation sets (lima/eval/ablations.py), so every Stack Exchange set is drawn one way.
+the §5 ablation sets (lima/eval/ablations/draws.py), so every Stack Exchange set is drawn one way.
 """
 from __future__ import annotations
 

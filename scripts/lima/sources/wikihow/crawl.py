@@ -19,7 +19,8 @@ from bs4 import BeautifulSoup
 from lima.rng import make_rng
 from lima.funnel import Funnel
 from lima.sources.wikihow.fetch import Fetcher, Page, key_of
-from lima.sources.wikihow.parse import ParseSkip, decode_page
+from lima.sources.wikihow.article import ParseSkip
+from lima.sources.wikihow.page import decode_page
 
 log = logging.getLogger("lima.wikihow")
 

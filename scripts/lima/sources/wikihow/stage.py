@@ -13,7 +13,9 @@ from lima.io import write_jsonl
 from lima.progress import progress
 from lima.sources.wikihow.crawl import sample_crawl, sample_uniform
 from lima.sources.wikihow.fetch import Fetcher
-from lima.sources.wikihow.parse import ParseSkip, csv_slug, decode_page, iter_csv_articles, make_record, parse_article
+from lima.sources.wikihow.article import ParseSkip, make_record
+from lima.sources.wikihow.csv_dataset import csv_slug, iter_csv_articles
+from lima.sources.wikihow.page import decode_page, parse_article
 
 log = logging.getLogger("lima.wikihow")
 

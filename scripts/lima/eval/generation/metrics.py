@@ -10,12 +10,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from statistics import NormalDist
-
-# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042)
 
 
 def ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
@@ -42,6 +36,8 @@ def generation_metrics(rows: list[dict]) -> dict:
     return {
         "n_responses": n,
         "eot_rate": round(sum(with_eot) / len(with_eot), 4) if with_eot else None,
+        # hit the token cap without EOT: the text was cut (judged as it is, and said so)
+        "n_truncated": sum(not e for e in with_eot) if with_eot else None,
         "mean_new_tokens": round(sum(with_tokens) / len(with_tokens), 2) if with_tokens else None,
         "mean_words": round(sum(len(r["response"].split()) for r in rows) / n, 2) if n else None,
         "empty_responses": sum(1 for r in rows if not r["response"].strip()),
@@ -51,15 +47,11 @@ def generation_metrics(rows: list[dict]) -> dict:
 
 
 def t_quantile_975(df: int) -> float:
-    """Student's t 97.5% quantile: a table to 30 degrees of freedom, then a Cornish-Fisher series
-    (error < 1e-3 there)."""
+    """Student's t 97.5% quantile (scipy's `t.ppf`); NaN below one degree of freedom."""
     if df < 1:
         return float("nan")
-    if df <= len(T975):
-        return T975[df - 1]
-    z = NormalDist().inv_cdf(0.975)
-    return (z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
-            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3))
+    from scipy.stats import t
+    return float(t.ppf(0.975, df))
 
 
 def mean_ci95(values: list[float]) -> dict:

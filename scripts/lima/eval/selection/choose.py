@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.eval.metrics import generation_metrics
+from lima.eval.generation.metrics import generation_metrics
 from lima.io import read_jsonl, write_json
 
 log = logging.getLogger("lima.select")
@@ -174,7 +174,7 @@ def choose_by_hand(choose: str, cands: Candidates) -> tuple[int, str, dict]:
 def choose_by_judge(client, cands: Candidates, evidence_path: Path) -> tuple[int, str, dict]:
     """Round-robin pairwise comparisons on the dev prompts, each pair in both orders; the highest
     win rate wins. The comparisons are written to `evidence_path`."""
-    from lima.eval.judge import judge_pairwise
+    from lima.eval.judge.judging import judge_pairwise
 
     results = []
     for a, b in round_robin(cands.epochs):
@@ -191,7 +191,11 @@ def choose_by_judge(client, cands: Candidates, evidence_path: Path) -> tuple[int
         c["judge"] = table.get(c["epoch"])
     rated = {e: table[e]["win_rate"] for e in cands.epochs if table.get(e, {}).get("win_rate") is not None}
     if not rated:
-        raise StageError("judge", "the judge returned no usable verdict")
+        raise StageError("judge", f"the judge returned no usable verdict ({client.unreadable} of {client.judged} "
+                                  f"answers unreadable; they are asked again on the next run; what the server "
+                                  f"said is in {client.cache_path})")
+    if warning := client.unreadable_warning():
+        log.warning("%s", warning)
     choice = choose_by_score(rated)
     why = (f"highest win rate ({rated[choice]:.3f}) in round-robin pairwise comparisons on "
            f"{len(cands.prompts)} dev prompts, each pair judged in both orders (ties to the earlier epoch)")

@@ -6,7 +6,7 @@ Our authored rows carry their flags (true, or absent for false). Rows taken from
 "unknown", not "false", and reading it as false would report an empty safety slice as a result.
 For those rows the flags come, in this order, from
 1. a flag file the user gives (`--flags FILE`, `make ... FLAGS=FILE`): JSONL or CSV, id -> flags; or
-2. the judge, one cached call per prompt with FLAGS_TEMPLATE (lima/eval/judge.py; docs/evaluation.md); or
+2. the judge, one cached call per prompt with FLAGS_TEMPLATE (lima/eval/judge/prompts.py; docs/evaluation.md); or
 3. nowhere: one WARNING line says so, and the report says which slices are therefore empty.
 `resolve_flags` fills them and returns a record of where they came from, for the summary and the report.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from lima.errors import StageError
 
-log = logging.getLogger("lima.eval.flags")
+log = logging.getLogger("lima.eval.preference.flags")
 
 FLAGS = ("safety", "format_constraint", "ood")
 IGNORED = ("prompt", "from", "note")
@@ -138,10 +138,12 @@ def read_flag_file(path: Path, counts: Counter) -> dict[str, dict[str, bool]]:
 def classify_with_judge(client, rows: list[dict], counts: Counter) -> dict[str, dict[str, bool]]:
     """id -> flags for each row, one cached judge call per prompt (FLAGS_TEMPLATE); an answer that
     cannot be read is counted and leaves the row unflagged."""
-    from lima.eval.judge import FLAGS_TEMPLATE, parse_flags
+    from lima.eval.judge.prompts import FLAGS_TEMPLATE
+    from lima.eval.judge.verdicts import parse_flags
 
     def one(row):
-        ans = client.complete("flags", FLAGS_TEMPLATE, {"task": row["conversations"][0]}, item={"id": row["id"]})
+        ans = client.complete("flags", FLAGS_TEMPLATE, {"task": row["conversations"][0]}, item={"id": row["id"]},
+                              parse=parse_flags)
         return parse_flags(ans.text)
 
     out = {}

@@ -3,7 +3,7 @@ epoch, so a reader can see whether perplexity would have picked the checkpoint t
 
 Quality is the 1-6 helpfulness score (Appendix D) of each epoch's dev responses, judged by the stage 06
 judge and reported as a mean with its 95% confidence interval, the way §5 reports the score. Without a
-judge, the selection's metric rule (lima/eval/selection.py) stands in; every record, plot and table of
+judge, the selection's metric rule (lima/eval/selection/choose.py) stands in; every record, plot and table of
 it then says "metric fallback", since it measures termination, loops and length, not helpfulness.
 Stage 07 computes it (it holds the dev generations and the judge); stage 08 draws it.
 """
@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from lima.eval.metrics import mean_ci95
-from lima.eval.selection import (Candidates, dev_perplexities, exported_epochs, generations_path, metric_score,
+from lima.eval.selection.appendix_b import paper_observation
+from lima.eval.generation.metrics import mean_ci95
+from lima.eval.selection.choose import (Candidates, dev_perplexities, exported_epochs, generations_path, metric_score,
                                  reference_chars)
 from lima.io import read_jsonl, write_jsonl
 
@@ -21,13 +22,6 @@ log = logging.getLogger("lima.select")
 
 HELPFULNESS = "helpfulness"                 # the 1-6 judge score (Appendix D)
 FALLBACK = "metric fallback"                # no judge: the selection's metric rule
-# The paper's observation beside ours (docs/paper.md#training): its chart's readings, one source.
-PAPER_OBSERVATION = ("The paper (Appendix B, Fig. 9): on 2,000 held-out Stack Exchange examples, perplexity rose "
-                     "during training (about 6 to 10 over about 420 steps) while the judged quality of the "
-                     "generations rose too (about 3.9 to 4.2 on the 1-6 scale): perplexity does not track "
-                     "quality, so the paper chose its checkpoint by reading dev generations.")
-
-
 def held_out_perplexities(results: Path) -> dict[int, float]:
     path = results / "train_metrics.jsonl"
     if not path.exists():
@@ -39,7 +33,7 @@ def held_out_perplexities(results: Path) -> dict[int, float]:
 def judge_helpfulness(client, cands: Candidates, evidence: Path) -> dict[int, dict]:
     """Each epoch's dev responses rated 1-6 (one judge call each, cached); per epoch the mean, its 95%
     interval and the unparseable answers. Every rating goes to `evidence`."""
-    from lima.eval.judge import judge_single
+    from lima.eval.judge.judging import judge_single
 
     prompts = {p["id"]: p["prompt"] for p in cands.prompts}
     items = [{"id": f"{pid}|epoch_{e:02d}", "sample_idx": 0, "prompt": prompts[pid], "response": text}
@@ -75,7 +69,7 @@ def ppl_vs_quality(checkpoints: Path, results: Path, split: str, *, client=None,
         log.warning("Appendix B: no %s generations for exported epoch(s) %s; they are left out of the plot "
                     "(make select generates every exported epoch's)", split, ", ".join(map(str, missing)))
     record = {"quality": HELPFULNESS if client else FALLBACK, "split": split, "missing_generations": missing,
-              "paper": PAPER_OBSERVATION, "epochs": []}
+              "paper": paper_observation(), "epochs": []}
     if not epochs:
         return record
     cands = Candidates.read(results, epochs, split, required=True)

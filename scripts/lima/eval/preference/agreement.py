@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from lima import paper
 from lima.errors import StageError
 from lima.rng import make_rng
 from lima.io import load_jsonl
 
 # §4.1: on a shared set of 50 items.
-PAPER_AGREEMENT = {"crowd-crowd": 0.82, "crowd-author": 0.81, "author-author": 0.78, "crowd-gpt4": 0.78,
-                   "author-gpt4": 0.79}
+PAPER_AGREEMENT = paper.AGREEMENT          # lima/paper.py
 LABELS = {"win": "win", "loss": "loss", "tie": "tie", "a": "win", "b": "loss", "neither": "tie"}
 
 

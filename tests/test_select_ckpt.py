@@ -1,6 +1,6 @@
 """Stage 07 checkpoint selection and stage 08 report, on synthetic checkpoints and generations.
 
-Run: .venv/bin/python -m pytest -q tests/test_select.py
+Run: .venv/bin/python -m pytest -q tests/test_select_ckpt.py
 """
 import json
 import os
@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import run_script
-from lima.eval.selection import choose_by_score, metric_score, win_rates
+from lima.eval.selection.choose import choose_by_score, metric_score, win_rates
 
 
 def make_run(tmp_path, epochs, responses):
@@ -169,3 +169,20 @@ def test_an_empty_judge_flag_means_no_judge_even_when_the_environment_names_one(
         assert judge.requests == []
     sel = json.loads((res / "selection.json").read_text())
     assert sel["mode"] == "metrics" and sel["choice"] == "epoch_06"
+
+
+def test_judge_answers_without_a_verdict_stop_stage_07_naming_the_cache_and_are_asked_again(tmp_path, capsys):
+    """They used to be cached as answers, so the rerun after a fixed server sent 0 calls and failed alike."""
+    from judge_standin import StandIn
+
+    ckpt, res, dev = make_run(tmp_path, [5, 6], lambda e: [(f"CONFUSE answer {i} of epoch {e}.", True) for i in range(2)])
+    with StandIn() as judge:
+        args = ["--checkpoints", ckpt, "--results", res, "--judge-url", judge.url, "--judge-model", "stand-in",
+                "--mode", "judge"]
+        run_script("07_select_ckpt.py", *args, expect_exit=2)
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "the judge returned no usable verdict (4 of 4 answers unreadable; they are asked again" in err
+        assert str(res / "judgments" / "selection.jsonl") in err
+        first = [r for r in judge.requests if r["kind"] == "pairwise"]
+        run_script("07_select_ckpt.py", *args, expect_exit=2)
+        assert len([r for r in judge.requests if r["kind"] == "pairwise"]) == 2 * len(first) == 8

@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 from lima.errors import StageError
-from lima.eval.metrics import mean_ci95, pairwise_summary, shares
-from lima.eval.reuse import is_current, reuse, reuse_key, write_generations
+from lima.eval.generation.metrics import mean_ci95, pairwise_summary, shares
+from lima.eval.generation.reuse import is_current, reuse, reuse_key, write_generations
 from lima.funnel import Funnel, describe_inputs
 from lima.io import read_jsonl, write_json, write_jsonl
 from lima.rng import make_rng
@@ -49,8 +49,8 @@ def generation_file(path: Path, rows: list[dict], decoding, counts: Counter, *, 
     if (gens := reuse(path, key)) is not None:
         return gens
     if api_client:
-        from lima.eval.generate import api_generation_rows
-        from lima.eval.judge_config import judge_errors
+        from lima.eval.generation.generate import api_generation_rows
+        from lima.eval.judge.config import judge_errors
         with judge_errors():
             gens = api_generation_rows(api_client, rows, samples, decoding, seed)
     else:
@@ -75,7 +75,7 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
     from transformers.utils import logging as hf_logging
 
     from lima.distributed import cleanup_distributed, init_distributed, is_main, rank, world_size
-    from lima.eval.generate import (generate_all, generation_rows, load_checkpoint, make_jobs, require_eot,
+    from lima.eval.generation.generate import (generate_all, generation_rows, load_checkpoint, make_jobs, require_eot,
                                     shard_jobs)
 
     if not sys.stderr.isatty():
@@ -131,8 +131,8 @@ def parse_baselines(specs: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
-def read_baseline(path: Path) -> dict[str, str]:
-    """id -> response (the first one of an id); rows without both are skipped and logged."""
+def read_baseline(path: Path) -> dict[str, dict]:
+    """id -> the row (the first one of an id); rows without an id and a response are skipped and logged."""
     try:
         raw = list(read_jsonl(path))
     except (ValueError, UnicodeDecodeError) as e:
@@ -140,7 +140,7 @@ def read_baseline(path: Path) -> dict[str, str]:
     theirs, bad = {}, 0
     for r in raw:
         if isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("response"), str):
-            theirs.setdefault(r["id"], r["response"])
+            theirs.setdefault(r["id"], r)
         else:
             bad += 1
     if bad:
@@ -148,6 +148,10 @@ def read_baseline(path: Path) -> dict[str, str]:
     if not theirs:
         raise StageError(path, "no row with an `id` and a `response`")
     return theirs
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def responses_key(gens: list[dict]) -> str:
@@ -162,63 +166,106 @@ def _write_kind(out_dir: Path, name: str, items: list[dict], summary: dict) -> d
     return summary
 
 
-def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orders: bool, seed: int) -> tuple[list, dict]:
+def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orders: bool, seed: int,
+                   count_tokens=None) -> tuple[list, dict]:
     """One judged comparison: our responses against the baseline's, matched by id (the common ids;
-    how many of ours the baseline lacks is counted and said)."""
-    from lima.eval.judge import judge_pairwise, judge_pairwise_once
+    how many of ours the baseline lacks is counted and said), with its evidence (lima/eval/stats.py)."""
+    from lima.eval.judge.judging import judge_pairwise, judge_pairwise_once
 
     theirs = read_baseline(path)
     ours_ids = {g["id"] for g in gens}
+    common = [g for g in gens if g["id"] in theirs]
     pairs = [{"id": g["id"], "sample_idx": g["sample_idx"], "prompt": g["prompt"], "ours": g["response"],
-              "theirs": theirs[g["id"]]} for g in gens if g["id"] in theirs]
+              "theirs": theirs[g["id"]]["response"]} for g in common]
     missing, extra = len(ours_ids - set(theirs)), len(set(theirs) - ours_ids)
     if missing:
         log.warning("baseline %s (%s): %d of %d prompts have no response there; the comparison covers the %d "
                     "common ones", base, path, missing, len(ours_ids), len(ours_ids) - missing)
     mode = "both-orders" if both_orders else "single"
     items = judge_pairwise(client, pairs) if both_orders else judge_pairwise_once(client, pairs, seed)
-    summary = {**pairwise_summary(items, mode), "baseline": path.as_posix(), "n_common": len(ours_ids) - missing,
-               "prompts_missing_in_baseline": missing, "baseline_ids_not_in_prompts": extra,
-               "responses_key": responses_key(gens)}
+    summary = {**pairwise_summary(items, mode), "baseline": path.as_posix(), "baseline_sha256": file_sha256(path),
+               "n_common": len(ours_ids) - missing, "prompts_missing_in_baseline": missing,
+               "baseline_ids_not_in_prompts": extra, "responses_key": responses_key(gens),
+               "evidence": pair_evidence(items, common, [theirs[g["id"]] for g in common], count_tokens)}
     return items, summary
 
 
+def pair_evidence(items: list[dict], ours: list[dict], theirs: list[dict], count_tokens) -> dict:
+    """Intervals, lengths, the length-controlled win rate, the judge's taste for the longer response
+    and the responses cut at the token cap, for one baseline (docs/evaluation.md#statistics)."""
+    from lima.eval import stats
+
+    outcomes = [i["verdict"] for i in items]
+    words = ([len(g["response"].split()) for g in ours], [len(t["response"].split()) for t in theirs])
+    tokens = ([g.get("n_new_tokens") for g in ours],
+              count_tokens([t["response"] for t in theirs]) if count_tokens else [t.get("n_new_tokens") for t in theirs])
+    cut = [[r.get("ended_eot") is False for r in side if r.get("ended_eot") is not None] for side in (ours, theirs)]
+    return {
+        "shares": stats.share_ci(Counter(o for o in outcomes if o)),
+        "mean_words": {"ours": stats.mean(words[0]), "theirs": stats.mean(words[1])},
+        "mean_tokens": {"ours": stats.mean(tokens[0]), "theirs": stats.mean(tokens[1]),
+                        "theirs_counted_by": "our tokenizer" if count_tokens else "the baseline file's n_new_tokens"},
+        "length_controlled": stats.length_controlled(outcomes, *words),
+        "longer_preferred": stats.longer_preferred(outcomes, *words),
+        "truncated": {side: {"k": sum(c), "n": len(c)} if c else None for side, c in zip(("ours", "theirs"), cut)},
+    }
+
+
+def current_pairwise(index_path: Path, key: str) -> dict[str, dict]:
+    """The baselines of the index that are still current: judged against these responses (`key`)
+    and, where the baseline file is still there, against its same content. What was judged once
+    stays in the report until one of its inputs changes."""
+    if not index_path.is_file():
+        return {}
+    try:
+        old = json.loads(index_path.read_text(encoding="utf-8")).get("baselines", {})
+    except (ValueError, AttributeError):
+        log.warning("%s: unreadable, rebuilt from this run's baselines", index_path)
+        return {}
+    keep = {}
+    for b, s in old.items():
+        path = Path(s.get("baseline", ""))
+        if s.get("responses_key") != key:
+            log.info("pairwise: dropped %s (judged against other responses)", b)
+        elif s.get("baseline_sha256") and path.is_file() and file_sha256(path) != s["baseline_sha256"]:
+            log.info("pairwise: dropped %s (its file %s changed since it was judged)", b, path)
+        else:
+            keep[b] = s
+    return keep
+
+
 def merge_pairwise(index_path: Path, fresh: dict[str, dict], key: str) -> dict[str, dict]:
-    """Every baseline judged against these responses: the index so far (entries judged against other
-    responses dropped) updated with this run's, so a second run with other baselines adds to the
-    report instead of replacing it."""
-    old = {}
-    if index_path.is_file():
-        try:
-            old = json.loads(index_path.read_text(encoding="utf-8")).get("baselines", {})
-        except (ValueError, AttributeError):
-            log.warning("%s: unreadable, rebuilt from this run's baselines", index_path)
-    stale = sorted(b for b, s in old.items() if s.get("responses_key") != key and b not in fresh)
-    if stale:
-        log.info("pairwise: dropped %s (judged against other responses)", ", ".join(stale))
-    merged = {b: s for b, s in old.items() if b not in stale}
+    """Every baseline judged against these responses: the current entries of the index updated with
+    this run's, so a second run with other baselines (or none) adds to the report instead of replacing it."""
+    merged = {b: s for b, s in current_pairwise(index_path, key).items() if b not in fresh}
     merged.update(fresh)
-    write_json(index_path, {"responses_key": key, "baselines": merged})
+    if merged or index_path.is_file():
+        write_json(index_path, {"responses_key": key, "baselines": merged})
     return merged
 
 
 def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dict], name: str, eval_dir: Path, *,
-                      baselines: list[tuple[str, Path]], both_orders: bool, seed: int, absolute_n: int) -> dict:
+                      baselines: list[tuple[str, Path]], both_orders: bool, seed: int, absolute_n: int,
+                      count_tokens=None) -> dict:
     """The judgments in `kinds`; each writes eval/<name>.<kind>.{jsonl,json}. Returns the summaries
     (pairwise: every baseline judged against these responses, this run's and earlier ones)."""
-    from lima.eval.judge import judge_single
+    from lima.eval.judge.judging import judge_single
 
     by_id = {r["id"]: r for r in rows}
     first = [g for g in gens if g["sample_idx"] == 0]
     judged = {}
-    if "pairwise" in kinds and not baselines:
-        log.info("pairwise: no --baseline given, skipped")
-    elif "pairwise" in kinds:
+    if "pairwise" in kinds:
         fresh = {}
         for base, path in baselines:
-            items, summary = judge_baseline(client, gens, base, path, both_orders=both_orders, seed=seed)
+            items, summary = judge_baseline(client, gens, base, path, both_orders=both_orders, seed=seed,
+                                            count_tokens=count_tokens)
             fresh[base] = _write_kind(eval_dir, f"{name}.pairwise-{base}", items, summary)
-        judged["pairwise"] = merge_pairwise(eval_dir / f"{name}.pairwise.json", fresh, responses_key(gens))
+        merged = merge_pairwise(eval_dir / f"{name}.pairwise.json", fresh, responses_key(gens))
+        if merged:
+            judged["pairwise"] = merged
+        if not baselines:
+            log.info("pairwise: no --baseline given; %s", f"the report keeps the {len(merged)} judged before "
+                     f"({', '.join(merged)})" if merged else "nothing judged")
     if "absolute" in kinds:
         flag = lambda g, f: bool(by_id[g["id"]]["meta"].get(f))          # noqa: E731
         # §4.3: 50 prompts at random from the whole test set (sensitive ones included, as the paper's),
@@ -232,7 +279,8 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
         judged["absolute"] = _write_kind(eval_dir, f"{name}.absolute", items, {
             **shares(Counter(i["verdict"] for i in in_draw), labels),
             "n_drawn": len(in_draw), "drawn_safety": sum(i["safety"] for i in in_draw),
-            "drawn_ood": sum(i["ood"] for i in in_draw)})
+            "drawn_ood": sum(i["ood"] for i in in_draw),
+            "drawn_truncated": sum(g.get("ended_eot") is False for d, g in rated if d)})
         ood = [i for i in items if i["ood"]]
         judged["ood"] = {**shares(Counter(i["verdict"] for i in ood), labels), "n_flagged": len(ood),
                          "in_draw": sum(i["drawn"] for i in ood)}
@@ -240,7 +288,8 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
         flagged = [g for g in first if flag(g, "safety")]
         items = judge_single(client, "safety", flagged)
         judged["safety"] = _write_kind(eval_dir, f"{name}.safety", items,
-                                       shares(Counter(i["verdict"] for i in items), ("safe", "unsafe")))
+                                       {**shares(Counter(i["verdict"] for i in items), ("safe", "unsafe")),
+                                        "truncated": sum(g.get("ended_eot") is False for g in flagged)})
     if "likert" in kinds:
         items = judge_single(client, "likert", gens)
         scores = [i["verdict"] for i in items if i["verdict"] is not None]

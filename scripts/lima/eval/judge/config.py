@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ class JudgeConfig:
     timeout: float = 120.0
     max_wait: float = 60.0
     time_budget: float | None = 7200.0
+    deadline: float | None = None
     problems: tuple[str, ...] = ()
 
     @property
@@ -37,15 +39,18 @@ class JudgeConfig:
 
     def client(self, cache_path: Path, *, url: str | None = None, model: str | None = None):
         """A ChatClient with these limits; `url` and `model` override (a system served by API)."""
-        from lima.eval.judge import ChatClient
+        from lima.eval.judge.client import ChatClient
         return ChatClient(url or self.url, model or self.model, cache_path=cache_path, api_key=self.api_key,
                           concurrency=self.concurrency, budget=self.budget, timeout=self.timeout,
-                          max_wait=self.max_wait, time_budget=self.time_budget)
+                          max_wait=self.max_wait, time_budget=self.time_budget, deadline=self.deadline)
 
     def record(self, client) -> dict:
-        """What a summary says about the judge (never the key)."""
+        """What a summary says about the judge (never the key); answers without a readable verdict
+        are said on stderr too (loudly when they are most of them)."""
+        if warning := client.unreadable_warning():
+            print(warning, file=sys.stderr)
         return {"url": self.url, "model": self.model, "requests": client.requests_sent,
-                "cache_hits": client.cache_hits}
+                "cache_hits": client.cache_hits, "answers_read": client.judged, "answers_unreadable": client.unreadable}
 
 
 def add_judge_args(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +67,9 @@ def add_judge_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--judge-time-budget", type=float, default=7200.0,
                    help="wall-clock seconds for the whole judge phase; then the stage stops and a rerun "
                         "goes on from the cached answers (0 = no limit)")
+    g.add_argument("--judge-deadline", type=float, default=None,
+                   help="an absolute end (Unix seconds) shared by the stages of one make run, so that stages "
+                        "06 and 07 under one `make eval` share one budget instead of one each")
 
 
 def resolve(args: argparse.Namespace, environ=None) -> JudgeConfig:
@@ -82,13 +90,14 @@ def resolve(args: argparse.Namespace, environ=None) -> JudgeConfig:
                        api_key=env.get("JUDGE_API_KEY") or env.get("OPENAI_API_KEY") or None,
                        concurrency=args.judge_concurrency, budget=args.judge_budget, timeout=args.judge_timeout,
                        max_wait=args.judge_max_wait, time_budget=args.judge_time_budget or None,
+                       deadline=args.judge_deadline,
                        problems=tuple(problems))
 
 
 @contextmanager
 def judge_errors():
     """A judge that cannot go on (budget, time, a hard 4xx) stops the stage with one line."""
-    from lima.eval.judge import JudgeError
+    from lima.eval.judge.client import JudgeError
     try:
         yield
     except JudgeError as e:
