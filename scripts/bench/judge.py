@@ -2,9 +2,10 @@
 
 The stand-in (127.0.0.1, an OpenAI-style `/chat/completions`) sleeps --delay seconds per request, as a
 remote judge's latency would, then gives a pairwise verdict. Stage 06's own path judges our responses
-against one baseline file (`lima.eval.evaluate.judge_baseline`, with the client `JudgeConfig` builds at
+against one baseline file (`lima.eval.preference.evaluate.judge_baseline`, with the client `JudgeConfig` builds at
 its defaults: 4 requests in flight), once in the paper's single presentation (§4.1) and once in both
-orders; the floor, measured in the same run, is the same client one request at a time. Reported:
+orders; the floor, measured in the same run, is the same client one request at a time. A first small
+call, not timed, pays the one-off imports (the per-baseline statistics load scipy). Reported:
 judged pairs per second, the ratio to the floor, the efficiency against the ideal
 (concurrency / delay requests per second), and the wall time a paper-scale run (300 prompts x 5
 baselines) would take at this delay, from the measured rate. Real judges answer in seconds, not
@@ -27,8 +28,8 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SCRIPTS))
 
-from lima.eval.evaluate import judge_baseline  # noqa: E402
-from lima.eval.judge_config import JudgeConfig  # noqa: E402
+from lima.eval.preference.evaluate import judge_baseline  # noqa: E402
+from lima.eval.judge.config import JudgeConfig  # noqa: E402
 from lima.io import write_json, write_jsonl  # noqa: E402
 
 PAPER_PROMPTS, PAPER_BASELINES = 300, 5          # §4.1: the 300-prompt test set, five baselines
@@ -109,6 +110,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp, SlowJudge(args.delay) as judge:
         tmp = Path(tmp)
+        timed(judge, tmp, 2, "warm-up", both_orders=False, concurrency=None)     # one-off imports (scipy)
         floor = timed(judge, tmp, args.floor_pairs, "floor", both_orders=False, concurrency=1)
         single = timed(judge, tmp, args.pairs, "single", both_orders=False, concurrency=None)
         both = timed(judge, tmp, args.pairs, "both", both_orders=True, concurrency=None)

@@ -12,6 +12,9 @@ The inputs live in a temp folder that is deleted afterwards. The stage decodes i
 the same stage decoding in its own process (`--inline-decompression`, `inline_ratio_vs_zstd`): the
 child process is worth its complexity only while it is clearly faster than that. The peak RSS
 is the largest of the stage's processes (wait4); the two together hold at most the sum of both.
+The peer, timed in the same loop: the reader the Pushshift community usually writes for these dumps
+(python-zstandard's stream_reader, 2 GiB window, json.loads line by line in one process;
+scripts/bench/pushshift_reader.py), `ratio_vs_community_reader` = its seconds / the stage's.
 
     python scripts/bench/reddit.py --out results/bench/reddit.json [--mb 520]
 """
@@ -135,6 +138,11 @@ def timed(cmd, **kw):
     return seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
+def community_reader(files) -> list[str]:
+    """The peer's command: every line json.loads-ed, the WritingPrompts rows counted."""
+    return [sys.executable, str(ROOT / "scripts" / "bench" / "pushshift_reader.py"), *map(str, files)]
+
+
 def run_scenario(folder: Path, scenario: str, mb: int, repeat: int) -> dict:
     folder.mkdir()
     t0 = time.perf_counter()
@@ -146,11 +154,12 @@ def run_scenario(folder: Path, scenario: str, mb: int, repeat: int) -> dict:
            "--wp-out", str(out / "writingprompts.jsonl"), "--ask-out", str(out / "askreddit.jsonl"),
            "--wp-quota", "150", "--ask-quota", "0" if scenario == "per_subreddit" else "70"]
     timed(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)          # warm-up: page cache
-    floors, runs, inline = [], [], []
+    floors, runs, inline, peer = [], [], [], []
     for _ in range(repeat):                     # interleaved, so all see the same machine
         floors.append(timed(["zstd", "-dc", "--long=31", *files], stdout=subprocess.DEVNULL)[0])
         runs.append(timed(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         inline.append(timed(cmd + ["--inline-decompression"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)[0])
+        peer.append(timed(community_reader(files), stdout=subprocess.DEVNULL))
     floor = min(floors)
     stage_s, rss, cpu = min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
     stats = json.loads((out / "writingprompts.stats.json").read_text())
@@ -162,6 +171,10 @@ def run_scenario(folder: Path, scenario: str, mb: int, repeat: int) -> dict:
         "stage_cpu_seconds": round(cpu, 3),
         "ratio_vs_zstd": round(floor / stage_s, 3),
         "inline_seconds": round(min(inline), 3), "inline_ratio_vs_zstd": round(floor / min(inline), 3),
+        "community_reader_seconds": round(min(r[0] for r in peer), 3),
+        "community_reader_MB_per_s": round(mbytes / min(r[0] for r in peer), 1),
+        "community_reader_peak_rss_MB": round(max(r[1] for r in peer) / 2**20, 1),
+        "ratio_vs_community_reader": round(min(r[0] for r in peer) / stage_s, 3),
         "peak_rss_MB": round(rss / 2**20, 1),
         "pairs": stats["kept"].get("pairs", 0),
         "lines_parsed": sum(d["parsed"] for d in stats["dumps"].values()),
@@ -195,7 +208,8 @@ def main():
     for name, r in results.items():
         print(f"reddit bench {name}: {r['input']['decompressed_bytes'] / 1e6:.0f} MB, stage {r['stage_MB_per_s']} MB/s "
               f"vs zstd {r['zstd_MB_per_s']} MB/s = {r['ratio_vs_zstd']}x (decoding inline: "
-              f"{r['inline_ratio_vs_zstd']}x), peak RSS {r['peak_rss_MB']} MB, "
+              f"{r['inline_ratio_vs_zstd']}x), peak RSS {r['peak_rss_MB']} MB; community reader "
+              f"{r['community_reader_MB_per_s']} MB/s (stage {r['ratio_vs_community_reader']}x it), "
               f"CPU {r['stage_cpu_seconds']} s (load average {load[0]})")
 
 
