@@ -172,3 +172,5 @@ def test_stage_06_says_loudly_when_most_answers_hold_no_verdict(stand_in, tmp_pa
     assert str(tmp_path / "res" / "judgments" / "judge.jsonl") in err
     summary = json.loads(next((tmp_path / "res" / "eval").glob("*.summary.json")).read_text())
     assert (summary["judge"]["answers_read"], summary["judge"]["answers_unreadable"]) == (3, 2)
+    report = next((tmp_path / "res" / "report").glob("*.md")).read_text()            # and the report says so too
+    assert "**WARNING:** the likert rating: 2 of 3 judge answers held no readable verdict" in report

@@ -69,6 +69,11 @@ def worker(model_dir: Path, out_dir: Path, result: Path) -> None:
     from lima.train.checkpoint import export_model
     from lima.train.model import build_model
 
+    # Import the model classes first: what importing them costs (transformers loads scipy.optimize for
+    # its detection losses when scipy is installed) is the library's, not the load's, and is paid by
+    # every process that imports transformers whatever the model's size.
+    from transformers import AutoModelForCausalLM, LlamaForCausalLM  # noqa: F401
+
     device = init_distributed()
     try:
         before = reset_peak()

@@ -191,6 +191,21 @@ def _ci(shares_: dict, label: str):
     return binom_ci(shares_["counts"][label], shares_["n"])
 
 
+def unreadable_warnings(summary: dict) -> list[str]:
+    """One line per judged comparison or rating of which most answers held no readable verdict: its
+    shares then stand on the few that did, and say little (the answers are asked again on a rerun)."""
+    judged = summary.get("judged") or {}
+    parts = [(f"pairwise against `{name}`", pw.get("result") or {}) for name, pw in (judged.get("pairwise") or {}).items()]
+    parts += [(f"the {kind} rating", judged[kind]) for kind in ("absolute", "safety", "likert") if kind in judged]
+    out = []
+    for label, res in parts:
+        bad, n = res.get("unparseable") or 0, res.get("n") or 0
+        if bad and bad > n:
+            out.append(f"{label}: {bad} of {bad + n} judge answers held no readable verdict; the shares stand on "
+                       f"the other {n}. A rerun asks those again (docs/evaluation.md#the-judges-limits)")
+    return out
+
+
 def render_report(summary: dict) -> str:
     s = summary
     lines = [f"## Evaluation: `{s['generations']}`", ""]
@@ -215,7 +230,7 @@ def render_report(summary: dict) -> str:
         return "\n".join(lines + render_pairwise({}, human, None, s["seed"]))
     lines += [f"Judge: `{s['judge']['model']}` at `{s['judge']['url']}` ({s['judge']['requests']} requests this "
               f"run, {s['judge']['cache_hits']} answers from the cache).", ""]
-    lines += [f"**WARNING:** {w}." for w in truncation_warnings(s)]
+    lines += [f"**WARNING:** {w}." for w in unreadable_warnings(s) + truncation_warnings(s)]
     if truncation_warnings(s):
         lines += ["", "A response cut at the token cap is judged as it is: the cap (MAX_NEW_TOKENS) is part of what "
                   "these numbers measure.", ""]
