@@ -365,6 +365,17 @@ $(HUMAN_REPORT): $(wildcard $(HUMAN_DIR)/items.jsonl $(HUMAN_DIR)/labels.jsonl) 
 ## Human study: results/<run>/human/summary.json and report/human.md from the labels (joins REPORT.md)
 annotate-report: $(HUMAN_REPORT)
 
+# ---- talking to the model -------------------------------------------------------------------------
+# CKPT names an export (a path, or epoch_NN / selected of the current RUN); MODEL given on the command
+# line is a base model, continued as plain text. Nothing is built first: the export must exist.
+CHAT_CKPT = $(if $(CKPT),$(if $(wildcard $(CKPT)/config.json),$(CKPT),$(TRAIN_OUT)/$(CKPT)),$(TRAIN_OUT)/selected)
+CHAT_ARGS = $(if $(filter command line,$(origin MODEL)),--model $(MODEL),--checkpoint $(CHAT_CKPT)) \
+          $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
+
+## Talk to a model in the terminal with §4.1's decoding (CKPT=checkpoints/<run>/epoch_NN, or MODEL= a base)
+chat: | $(VENV_STAMP)
+	$(PY) scripts/11_chat.py $(CHAT_ARGS) $(CHAT_FLAGS)
+
 # ---- 08 the report ---------------------------------------------------------------------------------
 REPORT := $(RESULTS)/$(RUN)/REPORT.md
 REPORT_INPUTS := $(SE_DUMPS) $(if $(WH_CSV),$(WH_CSV),$(WH_CACHE)) $(REDDIT_DUMPS) $(AUTHORED) $(SUPERNI) \
@@ -564,4 +575,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: chat realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

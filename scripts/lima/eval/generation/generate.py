@@ -81,8 +81,9 @@ def sample_from(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float
 
 @torch.no_grad()
 def generate_batch(model, jobs: list[Job], decoding: Decoding, *, seed: int, eot_id: int, pad_id: int,
-                   device: torch.device) -> list[Result]:
-    """Responses for `jobs` decoded together: left padding, KV cache, finished rows dropped."""
+                   device: torch.device, on_token=None) -> list[Result]:
+    """Responses for `jobs` decoded together: left padding, KV cache, finished rows dropped.
+    `on_token(job, token_id)` is called with each kept token as it is drawn (`make chat` streams)."""
     width = max(len(j.ids) for j in jobs)
     ids = torch.full((len(jobs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(jobs), width), dtype=torch.long)
@@ -115,6 +116,8 @@ def generate_batch(model, jobs: list[Job], decoding: Decoding, *, seed: int, eot
             else:
                 out[r].append(tok)
                 keep.append(slot)
+                if on_token is not None:
+                    on_token(jobs[r], tok)
         if not keep or len(out[active[keep[0]]]) >= budget:
             break
         if len(keep) < len(active):
