@@ -31,7 +31,9 @@ PROMPTS = [("q1", "Please say GOOD answer one", {}), ("q2", "Please say BAD answ
 def write_inputs(tmp_path):
     prompts = write_rows(tmp_path / "test.jsonl", [{"id": i, "source": "authors", "conversations": [p], "meta": m}
                                                    for i, p, m in PROMPTS])
-    alpaca = write_rows(tmp_path / "alpaca.jsonl", [{"id": i, "prompt": p, "response": "OK theirs"} for i, p, _ in PROMPTS])
+    # alpaca65b as stage 06 writes one of our runs: its rows record the recipe that trained it
+    alpaca = write_rows(tmp_path / "alpaca.jsonl", [{"id": i, "prompt": p, "response": "OK theirs",
+                                                     "decoding": {"recipe": "alpaca"}} for i, p, _ in PROMPTS])
     # davinci003 lacks two of our prompts and answers one we do not have
     davinci = write_rows(tmp_path / "davinci.jsonl", [{"id": i, "prompt": p, "response": "GOOD theirs"}
                                                       for i, p, _ in PROMPTS if i not in ("q3", "b6")]
@@ -114,6 +116,8 @@ def test_two_baselines_one_report_with_both_bars_and_the_papers_numbers(stand_in
     assert "54 / 23 / 23" in davinci_row and "44 / 21 / 35" in davinci_row
     assert "8 (2 prompts missing in the baseline)" in davinci_row and "no human labels" in davinci_row
     assert "Judge mode `single`" in report and "drawn at random" in report and "judge mode `single`" in report
+    assert "`alpaca65b`: trained with the alpaca recipe" in report
+    assert "`davinci003`: its file records no training recipe (not one of our runs)." in report
     assert "![win / tie / loss per baseline, with 95% intervals](winrates.png)" in report
     assert (out / "winrates.png").stat().st_size > 5000
     labels = [b[1] for b in bar_rows(index["baselines"], None)]

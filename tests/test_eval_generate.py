@@ -163,7 +163,8 @@ def test_script_without_judge_writes_generations_and_metrics_and_says_how_to_con
     assert [g["id"] for g in gens[::2]] == [f"p/{i:02d}" for i in range(7)] + ["p/dev"]     # prompt order
     assert gens[-1]["prompt"] == "Is 9 even?" and "<|eot|>" not in "".join(g["response"] for g in gens)
     assert set(gens[0]) == {"id", "prompt", "response", "sample_idx", "n_new_tokens", "ended_eot", "decoding"}
-    assert gens[0]["decoding"] == {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.2, "max_new_tokens": 16, "seed": 0}
+    assert gens[0]["decoding"] == {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.2, "max_new_tokens": 16, "seed": 0,
+                                  "recipe": "lima"}
     metrics = json.loads((out / "metrics" / "epoch_03.test.json").read_text())
     assert metrics["n_responses"] == 16 and 0 <= metrics["eot_rate"] <= 1
     report = (out / "report" / "eval.md").read_text()

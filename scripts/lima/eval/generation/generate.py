@@ -201,12 +201,16 @@ def require_eot(tok, ckpt) -> int:
     return eot
 
 
-def make_jobs(tokenizer, rows: list[dict], samples: int, max_positions: int, counts) -> list[Job]:
-    from lima.chat import prompt_ids
+def make_jobs(tokenizer, rows: list[dict], samples: int, max_positions: int, counts, recipe: str = "lima") -> list[Job]:
+    """The prompts in the format of the recipe the model was trained with (lima/train/recipes.py)."""
+    from lima.train.recipes import generation_prompt
 
     jobs = []
     for i, row in enumerate(rows):
-        ids, trimmed = fit_prompt(prompt_ids(tokenizer, prompt_turns(row["conversations"])), max_positions)
+        turns = prompt_turns(row["conversations"])
+        if recipe == "alpaca" and len(turns) > 1:
+            counts["prompt_last_turn_only"] += 1
+        ids, trimmed = fit_prompt(generation_prompt(tokenizer, recipe, turns), max_positions)
         counts["prompt_trimmed_to_window"] += trimmed
         jobs.extend(Job(i * samples + s, row["id"], s, ids) for s in range(samples))
     return jobs

@@ -75,6 +75,7 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
     from transformers.utils import logging as hf_logging
 
     from lima.distributed import cleanup_distributed, init_distributed, is_main, rank, world_size
+    from lima.train.recipes import export_recipe
     from lima.eval.generation.generate import (generate_all, generation_rows, load_checkpoint, make_jobs, require_eot,
                                     shard_jobs)
 
@@ -89,7 +90,8 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
         model, tok = load_checkpoint(checkpoint, device, device_map)
         eot = require_eot(tok, checkpoint)
         max_pos = getattr(model.config, "max_position_embeddings", None) or 1 << 30
-        jobs = make_jobs(tok, rows, samples, max_pos, counts)
+        recipe = export_recipe(checkpoint)
+        jobs = make_jobs(tok, rows, samples, max_pos, counts, recipe)
         mine = shard_jobs(jobs, rank(), world_size())
         log.info("rank %d: %d of %d responses, batches of %d", rank(), len(mine), len(jobs), batch_size)
         results = generate_all(model, mine, decoding, seed=seed, eot_id=eot,
@@ -102,7 +104,7 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
             return None
         merged = [r for part in gathered for r in part]
         assert len(merged) == len(jobs), f"{len(merged)} results for {len(jobs)} jobs"
-        return generation_rows(tok, rows, merged, samples, {**decoding.to_dict(), "seed": seed})
+        return generation_rows(tok, rows, merged, samples, {**decoding.to_dict(), "seed": seed, "recipe": recipe})
     finally:
         cleanup_distributed()
 
@@ -150,6 +152,14 @@ def read_baseline(path: Path) -> dict[str, dict]:
     return theirs
 
 
+def baseline_recipe(rows) -> str | None:
+    """The fine-tuning recipe that made a baseline, as stage 06 records it in each generation row
+    (`decoding.recipe`: lima or alpaca); None for a file that does not say (another system's)."""
+    found = sorted({str((r.get("decoding") or {}).get("recipe")) for r in rows
+                    if isinstance(r.get("decoding"), dict) and (r.get("decoding") or {}).get("recipe")})
+    return ", ".join(found) or None
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -186,6 +196,7 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
     summary = {**pairwise_summary(items, mode), "baseline": path.as_posix(), "baseline_sha256": file_sha256(path),
                "n_common": len(ours_ids) - missing, "prompts_missing_in_baseline": missing,
                "baseline_ids_not_in_prompts": extra, "responses_key": responses_key(gens),
+               "recipe": baseline_recipe(theirs.values()),
                "evidence": pair_evidence(items, common, [theirs[g["id"]] for g in common], count_tokens)}
     return items, summary
 

@@ -118,6 +118,9 @@ def render_pairwise(pairwise: dict, human: dict | None, judge_model: str | None,
             lines.append(f"`{name}`: ours shown first {_wtl(pw['order_ab'])}, second {_wtl(pw['order_ba'])}; "
                          f"unparseable {pw['order_ab']['unparseable']} (first order), {pw['order_ba']['unparseable']} "
                          "(second).")
+        if pw.get("mode"):
+            lines.append(f"`{name}`: trained with the {pw['recipe']} recipe (docs/training.md#fine-tuning-recipes)."
+                         if pw.get("recipe") else f"`{name}`: its file records no training recipe (not one of our runs).")
         if pw.get("baseline_ids_not_in_prompts"):
             lines.append(f"`{name}`: {pw['baseline_ids_not_in_prompts']} baseline rows name ids that are not among "
                          "our prompts (ignored).")
