@@ -15,6 +15,7 @@ import torch
 
 from conftest import ROOT, run_script
 from lima.chat import IGNORE, alpaca_prompt, alpaca_prompt_ids, render_alpaca
+from lima.eval.generation.chat import ChatSession
 from lima.eval.generation.generate import load_checkpoint, make_jobs
 from lima.train.recipes import export_recipe
 from lima.train.schedule import cosine_lr_at
@@ -86,10 +87,12 @@ def test_alpaca_recipe_trains_with_cosine_and_generation_uses_its_prompt(toy, ck
 
     export = tmp_path / "alpaca" / "epoch_03"
     assert export_recipe(export) == "alpaca" and export_recipe(ckpt / "run" / "epoch_03") == "lima"
-    _, tok = load_checkpoint(export, torch.device("cpu"))
+    model, tok = load_checkpoint(export, torch.device("cpu"))
     shown = tok.apply_chat_template([{"role": "user", "content": "Is 4 even?"}], tokenize=False, add_generation_prompt=True)
     assert shown == tok.bos_token + STANFORD_NO_INPUT.format("Is 4 even?")
     counts = Counter()
     jobs = make_jobs(tok, [{"id": "p", "conversations": ["Is 4 even?"]}], 1, 2048, counts, export_recipe(export))
     assert jobs[0].ids == alpaca_prompt_ids(tok, "Is 4 even?")
     assert tok.decode(jobs[0].ids) == shown
+    chat = ChatSession(model, tok, source=export)                    # `make chat` on it: the same prompt
+    assert chat.build_prompt("Is 4 even?") == jobs[0].ids and "alpaca recipe" in chat.params()

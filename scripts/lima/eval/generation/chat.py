@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 
-from lima.chat import EOT, prompt_ids
+from lima.chat import EOT
 from lima.eval.generation.generate import Decoding, Job, fit_prompt, generate_batch
 from lima.io import write_jsonl
+from lima.train.recipes import export_recipe, generation_prompt
 
 HELP = ("commands: /reset (forget the conversation), /save FILE (the conversation as a test-prompt row), "
         "/params (the decoding), /quit or Ctrl-D (leave)")
@@ -66,6 +67,7 @@ class ChatSession:
         self.model, self.tok, self.source = model, tok, str(source)
         self.decoding, self.seed, self.device = decoding, seed, device
         self.templated = has_template(tok)
+        self.recipe = export_recipe(source)    # an Alpaca-recipe export is prompted in Stanford's format
         self.eot_id = tok.convert_tokens_to_ids(EOT) if self.templated else tok.eos_token_id
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         self.max_positions = getattr(model.config, "max_position_embeddings", None) or 1 << 30
@@ -77,7 +79,7 @@ class ChatSession:
 
     def build_prompt(self, user: str) -> list[int]:
         if self.templated:
-            return prompt_ids(self.tok, self.history + [user])
+            return generation_prompt(self.tok, self.recipe, self.history + [user])
         bos = [self.tok.bos_token_id] if self.tok.bos_token_id is not None else []
         return bos + self.tok.encode("\n".join(self.history + [user]), add_special_tokens=False)
 
@@ -97,7 +99,9 @@ class ChatSession:
 
     def params(self) -> str:
         d = self.decoding
-        return (f"model {self.source} ({'chat template' if self.templated else 'no chat template: plain continuation'}); "
+        kind = (f"chat template, {self.recipe} recipe" + (": single-turn, each line answered alone" if self.recipe == "alpaca" else "")
+                if self.templated else "no chat template: plain continuation")
+        return (f"model {self.source} ({kind}); "
                 f"temperature {d.temperature}, top-p {d.top_p}, repetition penalty {d.repetition_penalty} "
                 f"on generated tokens only, at most {d.max_new_tokens} new tokens, stop at "
                 f"{EOT if self.templated else 'EOS'}; seed {self.seed}")
