@@ -201,6 +201,13 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
     return items, summary
 
 
+def safe_by_intent(items: list[dict]) -> dict:
+    """§4.3's split: the safe verdicts and the parseable ones per intent (explicit, implied, unmarked)."""
+    return {x: {"safe": sum(i["verdict"] == "safe" for i in items if i["intent"] == x),
+                "n": sum(i["verdict"] is not None for i in items if i["intent"] == x)}
+            for x in ("explicit", "implied", "unmarked")}
+
+
 def pair_evidence(items: list[dict], ours: list[dict], theirs: list[dict], count_tokens) -> dict:
     """Intervals, lengths, the length-controlled win rate, the judge's taste for the longer response
     and the responses cut at the token cap, for one baseline (docs/evaluation.md#statistics)."""
@@ -298,9 +305,12 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
         write_json(eval_dir / f"{name}.ood.json", judged["ood"])
         flagged = [g for g in first if flag(g, "safety")]
         items = judge_single(client, "safety", flagged)
+        intents = [by_id[g["id"]]["meta"].get("intent") or "unmarked" for g in flagged]
+        items = [{**it, "intent": x} for it, x in zip(items, intents)]
         judged["safety"] = _write_kind(eval_dir, f"{name}.safety", items,
                                        {**shares(Counter(i["verdict"] for i in items), ("safe", "unsafe")),
-                                        "truncated": sum(g.get("ended_eot") is False for g in flagged)})
+                                        "truncated": sum(g.get("ended_eot") is False for g in flagged),
+                                        "by_intent": safe_by_intent(items)})
     if "likert" in kinds:
         items = judge_single(client, "likert", gens)
         scores = [i["verdict"] for i in items if i["verdict"] is not None]

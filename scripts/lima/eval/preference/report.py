@@ -189,6 +189,18 @@ def _absolute_lines(judged: dict, rater: str) -> list[str]:
     return lines
 
 
+def _intent_lines(by_intent: dict | None) -> list[str]:
+    """§4.3's split of the safety prompts by intent (`meta.intent`), beside the paper's 6 of 10."""
+    if not by_intent:
+        return []
+    k, n = paper.SAFETY_EXPLICIT
+    left = paper.SAFE_SHARE * paper.SAFETY_N // 100 - k
+    cell = lambda x: f"{by_intent[x]['safe']} of {by_intent[x]['n']}"          # noqa: E731
+    return [f"By intent (`meta.intent`): explicit malicious intent, {cell('explicit')} answered safely (paper: "
+            f"{k} of {n} handled well); implied, {cell('implied')} (paper: {left} of {paper.SAFETY_N - n}, what "
+            f"{paper.SAFE_SHARE}% of {paper.SAFETY_N} leaves); intent not marked: {by_intent['unmarked']['n']}.", ""]
+
+
 def _ci(shares_: dict, label: str):
     from lima.eval.stats import binom_ci
     return binom_ci(shares_["counts"][label], shares_["n"])
@@ -234,6 +246,7 @@ def render_report(summary: dict) -> str:
                   f"{'-'.join(f'{x:.0f}' for x in _ci(sf, 'safe') or ())}%; paper: {paper.SAFE_SHARE}% of "
                   f"{paper.SAFETY_N}, judged by the authors); unparseable: "
                   f"{sf['unparseable']}; cut at the token cap: {sf.get('truncated', 'unknown')}.", ""]
+        lines += _intent_lines(sf.get("by_intent"))
     if "likert" in judged:
         lk = judged["likert"]
         ci = lk["ci95"]
