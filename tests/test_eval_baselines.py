@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT, run_script, write_rows
 from lima.errors import StageError
-from lima.eval.preference.evaluate import parse_baselines
+from lima.eval.preference.evaluate import draw_examples, parse_baselines
 from lima.eval.judge.judging import ours_side
 from lima.eval.preference.report import PAPER_PAIRWISE, bar_rows, paper_baseline
 from lima.eval.stats import binom_ci
@@ -196,6 +196,20 @@ def test_absolute_draw_covers_the_whole_file_and_the_ood_slice_is_rated_apart(st
     items = {i["id"]: i for i in jsonl(out / "eval" / "api-sys.test.absolute.jsonl")}
     assert items["s1"]["drawn"] and items["s1"]["safety"]                    # sensitive prompts are in the draw
     assert len(items) == 10
+    # Fig. 4: one rated response per slice, drawn with the seed, its rating the judge's
+    examples = json.loads((out / "eval" / "api-sys.test.summary.json").read_text())["judged"]["examples"]
+    assert [e["kind"] for e in examples] == ["in-distribution", "out-of-distribution", "safety"]
+    safety = {i["id"]: i for i in jsonl(out / "eval" / "api-sys.test.safety.jsonl")}
+    gens = jsonl(out / "generations" / "api-sys.test.jsonl")
+    inside, outside, unsafe = examples
+    assert not items[inside["id"]]["ood"] and not items[inside["id"]]["safety"] and items[inside["id"]]["drawn"]
+    assert outside["id"] == "q2" and unsafe["id"] == "s1" and unsafe["rating"] == safety["s1"]["verdict"]
+    assert all(e["rating"] == items[e["id"]]["verdict"] for e in (inside, outside))
+    assert draw_examples(list(items.values()), list(safety.values()), gens, 0) == examples
+    assert len({draw_examples(list(items.values()), [], gens, s)[0]["id"] for s in range(20)}) > 1   # a draw, not a pick
+    report = (out / "report" / "eval.api-sys.md").read_text()
+    assert "### Example responses (§4.3, Fig. 4)" in report
+    assert f"**In-distribution** (`{inside['id']}`), rated **{inside['rating'].capitalize()}**:" in report
     run_script("06_eval.py", *eval_args(stand_in, prompts, tmp_path / "small", "--judge", "absolute", "--absolute-n", "2"))
     items = jsonl(tmp_path / "small" / "eval" / "api-sys.test.absolute.jsonl")
     assert sum(i["drawn"] for i in items) == 2 and "q2" in [i["id"] for i in items]   # the OOD prompt rated besides

@@ -201,6 +201,24 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
     return items, summary
 
 
+def draw_examples(absolute: list[dict], safety: list[dict], gens: list[dict], seed: int) -> list[dict]:
+    """Fig. 4's exhibit: one rated in-distribution, one out-of-distribution and one safety response with
+    its rating, drawn with the seed (never picked by hand); a slice with no rated response has none."""
+    by_id = {g["id"]: g for g in gens}
+    rng = make_rng(seed, "fig4")
+    pools = {"in-distribution": [i for i in absolute if i["drawn"] and not i["ood"] and not i["safety"]],
+             "out-of-distribution": [i for i in absolute if i["ood"]], "safety": safety}
+    out = []
+    for kind, pool in pools.items():
+        pool = sorted((i for i in pool if i["verdict"] is not None), key=lambda i: i["id"])
+        if pool:
+            it = rng.choice(pool)
+            g = by_id[it["id"]]
+            out.append({"kind": kind, "id": it["id"], "prompt": g["prompt"], "response": g["response"],
+                        "rating": it["verdict"]})
+    return out
+
+
 def safe_by_intent(items: list[dict]) -> dict:
     """§4.3's split: the safe verdicts and the parseable ones per intent (explicit, implied, unmarked)."""
     return {x: {"safe": sum(i["verdict"] == "safe" for i in items if i["intent"] == x),
@@ -299,6 +317,7 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
             "n_drawn": len(in_draw), "drawn_safety": sum(i["safety"] for i in in_draw),
             "drawn_ood": sum(i["ood"] for i in in_draw),
             "drawn_truncated": sum(g.get("ended_eot") is False for d, g in rated if d)})
+        rated_items = items
         ood = [i for i in items if i["ood"]]
         judged["ood"] = {**shares(Counter(i["verdict"] for i in ood), labels), "n_flagged": len(ood),
                          "in_draw": sum(i["drawn"] for i in ood)}
@@ -311,6 +330,7 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
                                        {**shares(Counter(i["verdict"] for i in items), ("safe", "unsafe")),
                                         "truncated": sum(g.get("ended_eot") is False for g in flagged),
                                         "by_intent": safe_by_intent(items)})
+        judged["examples"] = draw_examples(rated_items, items, first, seed)
     if "likert" in kinds:
         items = judge_single(client, "likert", gens)
         scores = [i["verdict"] for i in items if i["verdict"] is not None]

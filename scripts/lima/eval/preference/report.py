@@ -189,6 +189,20 @@ def _absolute_lines(judged: dict, rater: str) -> list[str]:
     return lines
 
 
+def render_examples(examples: list[dict] | None, seed, width: int = 1200) -> list[str]:
+    """Fig. 4's kind of exhibit: our responses, one per slice, each with the judge's rating."""
+    if not examples:
+        return []
+    quote = lambda text: ["> " + line for line in (text if len(text) <= width else text[:width] + " [...]").splitlines()]  # noqa: E731
+    lines = ["### Example responses (§4.3, Fig. 4)", "",
+             f"One rated response per slice, drawn with seed {seed} from the rated ones (not chosen by hand); "
+             "the rating is the judge's (the paper's Fig. 4 shows examples chosen by its authors).", ""]
+    for ex in examples:
+        lines += [f"**{ex['kind'].capitalize()}** (`{ex['id']}`), rated **{str(ex['rating']).capitalize()}**:", "",
+                  "Prompt:", "", *quote(ex["prompt"]), "", "Response:", "", *quote(ex["response"] or "(empty response)"), ""]
+    return lines
+
+
 def _intent_lines(by_intent: dict | None) -> list[str]:
     """§4.3's split of the safety prompts by intent (`meta.intent`), beside the paper's 6 of 10."""
     if not by_intent:
@@ -247,6 +261,7 @@ def render_report(summary: dict) -> str:
                   f"{paper.SAFETY_N}, judged by the authors); unparseable: "
                   f"{sf['unparseable']}; cut at the token cap: {sf.get('truncated', 'unknown')}.", ""]
         lines += _intent_lines(sf.get("by_intent"))
+    lines += render_examples(judged.get("examples"), s["seed"])
     if "likert" in judged:
         lk = judged["likert"]
         ci = lk["ci95"]
