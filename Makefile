@@ -42,6 +42,16 @@ export PYTHONHASHSEED := 0
 ifeq ($(wildcard scripts/profiles/$(PROFILE).mk),)
 $(error PROFILE=$(PROFILE): no scripts/profiles/$(PROFILE).mk (choose sample or paper))
 endif
+# RECIPE: lima (§3, every LIMA run) or alpaca (§4.2's baseline, Stanford's recipe: its prompt format,
+# cosine schedule with 3% warmup, 3 epochs, no weight decay; docs/training.md#fine-tuning-recipes).
+# Set before the profile so that the profile's LIMA epochs do not apply to it.
+RECIPE ?= lima
+ifeq ($(filter lima alpaca,$(RECIPE)),)
+$(error RECIPE=$(RECIPE): choose lima or alpaca)
+endif
+ifeq ($(RECIPE),alpaca)
+EPOCHS ?= 3
+endif
 include scripts/profiles/$(PROFILE).mk
 
 .DEFAULT_GOAL := help
@@ -133,7 +143,7 @@ data-reddit: $(INTERIM)/writingprompts.jsonl $(INTERIM)/askreddit.jsonl
 
 # ---- 04 Dataset: Table 1 from the stage outputs + authored data + Super-NI, dedup, splits -----
 LIMA_DATA ?= data/lima
-RUN ?= $(PROFILE)
+RUN ?= $(PROFILE)$(if $(filter alpaca,$(RECIPE)),-alpaca)
 DATA_INPUTS := $(addprefix $(INTERIM)/,stackexchange.jsonl wikihow.jsonl writingprompts.jsonl askreddit.jsonl) \
           $(addprefix $(AUTHORED)/,train.jsonl dev.jsonl test.jsonl dialogues.jsonl) \
           $(sort $(wildcard $(SUPERNI)/task*.json)) \
@@ -187,10 +197,11 @@ CKPT_ROOT ?= checkpoints
 TRAIN_OUT := $(CKPT_ROOT)/$(RUN)
 # Only the knobs a profile sets are passed; the rest are the script's defaults, the paper's values.
 # TRAIN_FILE may also be an Alpaca file (instruction/input/output), converted on reading: the Alpaca-65B
-# baseline of §4.1 is `make train TRAIN_FILE=alpaca_data.json RUN=alpaca65b` (docs/training.md).
+# baseline of §4.2 is `make train RECIPE=alpaca TRAIN_FILE=alpaca_data.json` (docs/training.md).
 # WEIGHT_DECAY is set by no profile; it is here for such a run with another recipe (Stanford Alpaca's: 0).
 WEIGHT_DECAY ?=
 TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.jsonl \
+          $(if $(filter alpaca,$(RECIPE)),--recipe alpaca) \
           --ppl-set $(INTERIM)/pools/stackexchange.heldout.jsonl \
           $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
           $(if $(MICRO_BATCH_SIZE),--micro-batch-size $(MICRO_BATCH_SIZE)) $(if $(LR),--lr $(LR)) \
@@ -364,6 +375,17 @@ $(HUMAN_REPORT): $(wildcard $(HUMAN_DIR)/items.jsonl $(HUMAN_DIR)/labels.jsonl) 
 
 ## Human study: results/<run>/human/summary.json and report/human.md from the labels (joins REPORT.md)
 annotate-report: $(HUMAN_REPORT)
+
+# ---- talking to the model -------------------------------------------------------------------------
+# CKPT names an export (a path, or epoch_NN / selected of the current RUN); MODEL given on the command
+# line is a base model, continued as plain text. Nothing is built first: the export must exist.
+CHAT_CKPT = $(if $(CKPT),$(if $(wildcard $(CKPT)/config.json),$(CKPT),$(TRAIN_OUT)/$(CKPT)),$(TRAIN_OUT)/selected)
+CHAT_ARGS = $(if $(filter command line,$(origin MODEL)),--model $(MODEL),--checkpoint $(CHAT_CKPT)) \
+          $(if $(MAX_NEW_TOKENS),--max-new-tokens $(MAX_NEW_TOKENS)) --seed $(SEED)
+
+## Talk to a model in the terminal with §4.1's decoding (CKPT=checkpoints/<run>/epoch_NN, or MODEL= a base)
+chat: | $(VENV_STAMP)
+	$(PY) scripts/11_chat.py $(CHAT_ARGS) $(CHAT_FLAGS)
 
 # ---- 08 the report ---------------------------------------------------------------------------------
 REPORT := $(RESULTS)/$(RUN)/REPORT.md
@@ -572,4 +594,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: chat realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

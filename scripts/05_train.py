@@ -4,6 +4,7 @@ Standard next-token loss on assistant tokens and their end-of-turn token, AdamW 
 decay 0.1), no warmup, learning rate 1e-5 decaying linearly to 1e-6, 15 epochs, batch 32, texts
 trimmed to 2,048 tokens, residual dropout rising from 0.0 at the bottom layer to 0.3 at the top.
 Each epoch: dev perplexity, a model-only export (for the epochs kept), the resumable state.
+`--recipe alpaca` trains §4.2's Alpaca-65B baseline by Stanford's recipe instead (lima/train/recipes.py).
 Workers die with their launcher, and one training at a time holds `--out` (lima/train/lifeline.py);
 `--check` validates the inputs in one plain process, which make runs before torchrun. Before any
 weight is read, the memory plan (lima/train/memory_plan.py, from config.json alone) must fit the GPUs;
@@ -46,7 +47,7 @@ from lima.train.loss import evaluate, micro_loss
 from lima.train.preflight import run_preflight
 from lima.train.memory_plan import check_fits, format_plan, measured_peak_mb, plan_for_run, verdict
 from lima.train.model import build_model, check_model_dir, load_tokenizer
-from lima.train.schedule import lr_at
+from lima.train.recipes import RECIPES, learning_rate, recipe_defaults
 from lima.train.data import read_conversations, render_all
 from lima.train.report import plot_training, write_report_fragment
 
@@ -65,6 +66,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, required=True, help="checkpoints/<run>: epoch_NN/ exports, state/, TRAINED")
     p.add_argument("--results", type=Path, default=None, help="results/<run> (default: results/<name of --out>)")
     # ---- the recipe (defaults are the paper's, §3 and Appendix B)
+    p.add_argument("--recipe", choices=RECIPES, default="lima",
+                   help="lima (§3, the default) or alpaca (§4.2's baseline: Stanford's prompt format, cosine "
+                        "schedule with 3%% warmup, 3 epochs, batch 128, lr 2e-5, no weight decay, max length 512); "
+                        "a flag given here still wins over the recipe's default")
+    p.add_argument("--warmup-ratio", type=float, default=0.0, help="alpaca recipe: share of the steps warming up (0.03)")
     p.add_argument("--epochs", type=int, default=15, help="§3: 15")
     p.add_argument("--batch-size", type=int, default=32, help="examples per optimizer step (§3: 32; 64 for smaller models)")
     p.add_argument("--micro-batch-size", type=int, default=1, help="examples per forward pass on one rank")
@@ -99,6 +105,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "(lima/train/preflight.py): plan, a few steps on --nproc-per-node ranks, export, template, reload, "
                    "EOT; writes only under DIR, never --out")
     p.add_argument("-v", "--verbose", action="store_true")
+    known, _ = p.parse_known_args(argv)
+    p.set_defaults(**recipe_defaults(known.recipe))
     args = p.parse_args(argv)
     args.results = args.results or Path("results") / args.out.name
     return args
@@ -163,15 +171,15 @@ def prepare_data(args) -> Data:
         if not path.exists():
             raise StageError(path, f"{flag}: no such file or directory")
     counts = Counter()
-    tokenizer = load_tokenizer(args.model)
+    tokenizer = load_tokenizer(args.model, args.recipe)
     train_conv = read_conversations(args.train, counts)
     dev_conv = read_conversations(args.dev, counts)
-    data = Data(tokenizer, counts, render_all(tokenizer, train_conv, args.max_len, counts, "train"),
-                render_all(tokenizer, dev_conv, args.max_len, counts, "dev"), [])
+    data = Data(tokenizer, counts, render_all(tokenizer, train_conv, args.max_len, counts, "train", args.recipe),
+                render_all(tokenizer, dev_conv, args.max_len, counts, "dev", args.recipe), [])
     if args.ppl_set:
         train_ids = {r["id"] for r in train_conv}
         held_out = [r for r in read_conversations(args.ppl_set, counts) if r["id"] not in train_ids]
-        data.ppl_set = render_all(tokenizer, held_out[:args.ppl_set_size], args.max_len, counts, "ppl_set")
+        data.ppl_set = render_all(tokenizer, held_out[:args.ppl_set_size], args.max_len, counts, "ppl_set", args.recipe)
     if not data.train:
         raise StageError(args.train, f"every example was dropped (no target token within --max-len {args.max_len})")
     if not data.dev:
@@ -281,7 +289,7 @@ def train_locked(args, device, world) -> int:
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(),
                                                        args.max_grad_norm if args.max_grad_norm > 0 else float("inf"))
             grad_norm = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
-            lr = lr_at(step.index, total_steps, args.lr, args.final_lr)
+            lr = learning_rate(args, step.index, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.step()

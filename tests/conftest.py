@@ -118,3 +118,20 @@ def toy(tmp_path_factory):
     write_rows(d / "train.jsonl", rows)
     write_rows(d / "dev.jsonl", rows[:6])
     return d
+
+
+@pytest.fixture(scope="session")
+def ckpt(tmp_path_factory, toy):
+    """The toy base fine-tuned on "Is i even?" -> "i is even." (it learns to stop at EOT), and prompts."""
+    d = tmp_path_factory.mktemp("eval_ckpt")
+    (d / "base").symlink_to(toy / "base")
+    run_script("05_train.py", "--model", d / "base", "--train", toy / "train.jsonl", "--dev", toy / "dev.jsonl",
+               "--out", d / "run", "--results", d / "run_results", "--epochs", "3", "--batch-size", "8",
+               "--lr", "1e-2", "--final-lr", "1e-3", "--max-len", "64", "--keep-epochs", "all",
+               "--resid-dropout", "0")
+    prompts = [{"id": f"p/{i:02d}", "source": "authors", "conversations": [text], "meta": {}}
+               for i, text in enumerate(["Is 12 even?", "Is 7 even?", "Is 130 even? Tell me why, please.",
+                                         "Bread needs what?", "Is 3 even?", "The number 5", "Is 1000 even or odd?"])]
+    prompts.append({"id": "p/dev", "source": "authors", "conversations": ["Is 9 even?", "9 is odd."], "meta": {}})
+    write_rows(d / "test.jsonl", prompts)
+    return d

@@ -30,23 +30,6 @@ def no_judge(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def ckpt(tmp_path_factory, toy):
-    """The toy base fine-tuned on "Is i even?" -> "i is even." (it learns to stop at EOT), and prompts."""
-    d = tmp_path_factory.mktemp("eval_ckpt")
-    (d / "base").symlink_to(toy / "base")
-    run_script("05_train.py", "--model", d / "base", "--train", toy / "train.jsonl", "--dev", toy / "dev.jsonl",
-               "--out", d / "run", "--results", d / "run_results", "--epochs", "3", "--batch-size", "8",
-               "--lr", "1e-2", "--final-lr", "1e-3", "--max-len", "64", "--keep-epochs", "all",
-               "--resid-dropout", "0")
-    prompts = [{"id": f"p/{i:02d}", "source": "authors", "conversations": [text], "meta": {}}
-               for i, text in enumerate(["Is 12 even?", "Is 7 even?", "Is 130 even? Tell me why, please.",
-                                         "Bread needs what?", "Is 3 even?", "The number 5", "Is 1000 even or odd?"])]
-    prompts.append({"id": "p/dev", "source": "authors", "conversations": ["Is 9 even?", "9 is odd."], "meta": {}})
-    write_rows(d / "test.jsonl", prompts)
-    return d
-
-
-@pytest.fixture(scope="session")
 def model_tok(ckpt):
     torch.manual_seed(0)
     return load_checkpoint(ckpt / "run" / "epoch_03", torch.device("cpu"))
@@ -180,7 +163,8 @@ def test_script_without_judge_writes_generations_and_metrics_and_says_how_to_con
     assert [g["id"] for g in gens[::2]] == [f"p/{i:02d}" for i in range(7)] + ["p/dev"]     # prompt order
     assert gens[-1]["prompt"] == "Is 9 even?" and "<|eot|>" not in "".join(g["response"] for g in gens)
     assert set(gens[0]) == {"id", "prompt", "response", "sample_idx", "n_new_tokens", "ended_eot", "decoding"}
-    assert gens[0]["decoding"] == {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.2, "max_new_tokens": 16, "seed": 0}
+    assert gens[0]["decoding"] == {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.2, "max_new_tokens": 16, "seed": 0,
+                                  "recipe": "lima"}
     metrics = json.loads((out / "metrics" / "epoch_03.test.json").read_text())
     assert metrics["n_responses"] == 16 and 0 <= metrics["eot_rate"] <= 1
     report = (out / "report" / "eval.md").read_text()

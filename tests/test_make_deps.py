@@ -116,7 +116,8 @@ def question(work, goals: list[str]) -> list[int]:
 def test_every_stage_the_makefile_runs_is_found_with_its_sources(stamped):
     work, rules, closures = stamped
     makefile = (work / "Makefile").read_text()
-    run_in_recipes = set(re.findall(r"scripts/(\d\d_\w+)\.py", makefile))
+    # `make chat` (11_chat.py) is a conversation in the terminal: it writes no stage file to be out of date
+    run_in_recipes = set(re.findall(r"scripts/(\d\d_\w+)\.py", makefile)) - {"11_chat"}
     found = {r["script"] for r in rules.values()}
     assert found == run_in_recipes == set(re.findall(r"\$\(SRC_(\w+)\)", makefile))
     assert len(rules) >= 15      # 00-05, the dev generations, 07, 06, 08, 10, 09 data/eval/report/format

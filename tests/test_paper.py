@@ -54,6 +54,7 @@ def test_figures_1_and_2_the_abstract_and_section_4_3_in_the_docs_are_the_codes(
     assert f"{a['excellent']}% Excellent, {a['pass']}% Pass, {a['fail']}% Fail" in absolute
     assert f"{paper.OOD_N} in all: {o['excellent']}% Excellent, {o['pass']}% Pass, {o['fail']}% Fail" in absolute
     assert f"of {paper.SAFETY_N} sensitive test prompts, {paper.SAFE_SHARE}% are answered safely" in absolute
+    assert "{} of the {} with explicitly\n  malicious intent".format(*paper.SAFETY_EXPLICIT) in absolute
     agreement = section("### Agreement")
     for pair, value in paper.AGREEMENT.items():
         assert f"{value:.0%}" in agreement, pair

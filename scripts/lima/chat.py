@@ -81,3 +81,62 @@ def show_example(tokenizer, r: Rendered, width: int = 400) -> str:
         out.append(f"[[{text}]]" if sup else text)
     joined = "".join(out)
     return joined if len(joined) <= width else joined[:width] + " ..."
+
+
+# ---- Stanford Alpaca's prompt format (the Alpaca-65B baseline's own recipe, §4.2) -----------------
+# A data format, so its exact text: the preamble and the `### Instruction:` / `### Input:` /
+# `### Response:` sections of Stanford Alpaca's training code. The response follows `### Response:`
+# directly and ends with our EOT (Stanford ends it with the base's EOS; EOT keeps one stop token for
+# every export, docs/training.md#the-alpaca-65b-baseline-42).
+ALPACA_PROMPT_INPUT = (
+    "Below is an instruction that describes a task, paired with an input that provides further context. "
+    "Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:")
+ALPACA_PROMPT_NO_INPUT = (
+    "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Response:")
+# The export's template for the same format: the first user message as the instruction (a chat message
+# has no input field), then the response and EOT when the assistant's turn is given.
+ALPACA_CHAT_TEMPLATE = (
+    "{{ bos_token if bos_token else '' }}"
+    "{{ '" + ALPACA_PROMPT_NO_INPUT.split("{instruction}")[0].replace("\n", "\\n") + "' }}"
+    "{{ messages[0]['content'] }}"
+    "{{ '" + ALPACA_PROMPT_NO_INPUT.split("{instruction}")[1].replace("\n", "\\n") + "' }}"
+    "{% if messages | length > 1 %}{{ messages[1]['content'] }}" + EOT + "{% endif %}"
+)
+
+
+def alpaca_prompt(instruction: str, input_text: str = "") -> str:
+    if input_text:
+        return ALPACA_PROMPT_INPUT.format(instruction=instruction, input=input_text)
+    return ALPACA_PROMPT_NO_INPUT.format(instruction=instruction)
+
+
+def alpaca_sections(row: dict) -> tuple[str, str]:
+    """(instruction, input) of a row: kept apart in `meta` by the Alpaca reader, otherwise the first
+    user turn is the instruction and there is no input."""
+    meta = row.get("meta") or {}
+    if "instruction" in meta:
+        return meta["instruction"], meta.get("input", "")
+    return row["conversations"][0], ""
+
+
+def _bos(tokenizer) -> list[int]:
+    return [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+
+
+def alpaca_prompt_ids(tokenizer, instruction: str, input_text: str = "") -> list[int]:
+    return _bos(tokenizer) + tokenizer.encode(alpaca_prompt(instruction, input_text), add_special_tokens=False)
+
+
+def render_alpaca(tokenizer, row: dict, max_len: int) -> Rendered:
+    """One exchange in Stanford's format: the prompt and response tokenized as one text, the
+    prompt's tokens masked (as Stanford's code masks the source), the response and its EOT supervised.
+    Alpaca is single-turn: a longer conversation trains on its first exchange."""
+    instruction, input_text = alpaca_sections(row)
+    prompt = alpaca_prompt(instruction, input_text)
+    n_prompt = len(_bos(tokenizer)) + len(tokenizer.encode(prompt, add_special_tokens=False))
+    ids = _bos(tokenizer) + tokenizer.encode(prompt + row["conversations"][1], add_special_tokens=False)
+    ids.append(tokenizer.convert_tokens_to_ids(EOT))
+    labels = [IGNORE] * n_prompt + ids[n_prompt:]
+    return Rendered(ids[:max_len], labels[:max_len], len(ids) > max_len)

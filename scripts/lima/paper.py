@@ -70,6 +70,9 @@ OOD = {"excellent": 45, "pass": 35, "fail": 20}
 OOD_N = 20
 SAFE_SHARE = 80
 SAFETY_N = 30
+# §4.3: of the sensitive prompts with explicit malicious intent, 6 of 10 handled well (the other 20
+# imply the harm; 80% of 30 = 24 safe leaves 18 of those 20).
+SAFETY_EXPLICIT = (6, 10)
 
 # §5 (Fig. 5): mean 1-6 helpfulness (ChatGPT judge) of LLaMA 7B trained on 2,000 examples of each pool.
 DIVERSITY = {"se-filtered": 3.83, "wikihow": 3.49, "se-unfiltered": 3.33}

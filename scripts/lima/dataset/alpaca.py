@@ -1,12 +1,12 @@
 """Training files in the Alpaca format, converted on reading into the data contract
 (docs/design.md#data-contract), so the Alpaca-65B baseline of §4.1 is this repository's own recipe run on
-another training file (`make train TRAIN_FILE=alpaca_data.json RUN=alpaca65b`).
+another training file (`make train RECIPE=alpaca TRAIN_FILE=alpaca_data.json`).
 
 The Stanford Alpaca release ships `alpaca_data.json`, one JSON array of `{"instruction", "input",
 "output"}`; a JSONL file of the same objects is read too. The user turn is the instruction, plus the
-input after a blank line when it is not empty; the assistant turn is the output. Alpaca's own prompt
-template ("Below is an instruction ...") is not used: both models see a prompt the same way, in the
-chat format of docs/design.md#chat-format-and-eot.
+input after a blank line when it is not empty; the assistant turn is the output. The instruction and
+input are also kept in `meta`: the Alpaca recipe (`--recipe alpaca`) renders them in Stanford's own
+prompt format (lima.chat.render_alpaca); LIMA's recipe reads the conversation in the EOT chat format.
 """
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def alpaca_row(row, n: int) -> dict:
     extra = _text(row, "input", required=False)
     output = _text(row, "output", required=True)
     user = f"{instruction}\n\n{extra}" if extra else instruction
-    return {"source": SOURCE, "conversations": [user, output], "meta": {"alpaca_row": n}}
+    # The sections stay apart in meta for the Alpaca recipe's own prompt format (lima.chat.render_alpaca).
+    return {"source": SOURCE, "conversations": [user, output],
+            "meta": {"alpaca_row": n, "instruction": instruction, "input": extra}}
 
 
 def convert_alpaca(records: list, counts: Counter) -> list[dict]:

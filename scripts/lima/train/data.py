@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from lima.train.batching import n_targets
-from lima.chat import render_conversation
+from lima.train.recipes import render_row
 from lima.errors import StageError
 from lima.dataset.alpaca import convert_alpaca, detect_format, load_records
 from lima.dataset.contract import ContractError, normalize_row
@@ -63,12 +63,14 @@ def _repeated(path: Path, n: int, row: dict, first_row: dict, counts: Counter) -
     return same
 
 
-def render_all(tokenizer, rows: list[dict], max_len: int, counts: Counter, name: str):
-    """(ids, labels, n_targets) per example; an example whose every target was cut off by the length
-    limit is dropped and counted, never trained as a silent zero loss."""
+def render_all(tokenizer, rows: list[dict], max_len: int, counts: Counter, name: str, recipe: str = "lima"):
+    """(ids, labels, n_targets) per example in the recipe's format; an example whose every target was
+    cut off by the length limit is dropped and counted, never trained as a silent zero loss."""
     examples = []
     for row in rows:
-        r = render_conversation(tokenizer, row["conversations"], max_len)
+        r = render_row(tokenizer, row, max_len, recipe)
+        if recipe == "alpaca" and len(row["conversations"]) > 2:
+            counts[f"{name}_first_exchange_only"] += 1
         counts[f"{name}_trimmed"] += r.trimmed
         t = n_targets(r.labels)
         if t == 0:

@@ -18,10 +18,11 @@ import torch
 import torch.distributed as dist
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from lima.chat import CHAT_TEMPLATE, EOT, PAD
+from lima.chat import EOT, PAD
 from lima.distributed import rank, shard_model
 from lima.errors import StageError
 from lima.train.dropout import add_residual_dropout
+from lima.train.recipes import chat_template
 
 log = logging.getLogger("lima.train")
 
@@ -72,7 +73,7 @@ def check_model_dir(model_dir: Path) -> None:
         raise StageError(model_dir, "--model: no weights (*.safetensors)")
 
 
-def load_tokenizer(model_dir):
+def load_tokenizer(model_dir, recipe: str = "lima"):
     """The base tokenizer plus EOT and a pad token distinct from EOS and EOT (a pad equal to EOS
     gets EOS masked out of the loss and the model never learns to stop: docs/design.md#pitfalls-the-training-code-avoids)."""
     try:
@@ -95,7 +96,7 @@ def load_tokenizer(model_dir):
     tok.add_special_tokens({"additional_special_tokens": [EOT]} if added else {})
     if PAD not in tok.get_vocab() and tok.pad_token == PAD:
         tok.add_special_tokens({"pad_token": PAD})
-    tok.chat_template = CHAT_TEMPLATE
+    tok.chat_template = chat_template(recipe)
     return tok
 
 

@@ -81,8 +81,9 @@ def sample_from(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float
 
 @torch.no_grad()
 def generate_batch(model, jobs: list[Job], decoding: Decoding, *, seed: int, eot_id: int, pad_id: int,
-                   device: torch.device) -> list[Result]:
-    """Responses for `jobs` decoded together: left padding, KV cache, finished rows dropped."""
+                   device: torch.device, on_token=None) -> list[Result]:
+    """Responses for `jobs` decoded together: left padding, KV cache, finished rows dropped.
+    `on_token(job, token_id)` is called with each kept token as it is drawn (`make chat` streams)."""
     width = max(len(j.ids) for j in jobs)
     ids = torch.full((len(jobs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(jobs), width), dtype=torch.long)
@@ -115,6 +116,8 @@ def generate_batch(model, jobs: list[Job], decoding: Decoding, *, seed: int, eot
             else:
                 out[r].append(tok)
                 keep.append(slot)
+                if on_token is not None:
+                    on_token(jobs[r], tok)
         if not keep or len(out[active[keep[0]]]) >= budget:
             break
         if len(keep) < len(active):
@@ -198,12 +201,16 @@ def require_eot(tok, ckpt) -> int:
     return eot
 
 
-def make_jobs(tokenizer, rows: list[dict], samples: int, max_positions: int, counts) -> list[Job]:
-    from lima.chat import prompt_ids
+def make_jobs(tokenizer, rows: list[dict], samples: int, max_positions: int, counts, recipe: str = "lima") -> list[Job]:
+    """The prompts in the format of the recipe the model was trained with (lima/train/recipes.py)."""
+    from lima.train.recipes import generation_prompt
 
     jobs = []
     for i, row in enumerate(rows):
-        ids, trimmed = fit_prompt(prompt_ids(tokenizer, prompt_turns(row["conversations"])), max_positions)
+        turns = prompt_turns(row["conversations"])
+        if recipe == "alpaca" and len(turns) > 1:
+            counts["prompt_last_turn_only"] += 1
+        ids, trimmed = fit_prompt(generation_prompt(tokenizer, recipe, turns), max_positions)
         counts["prompt_trimmed_to_window"] += trimmed
         jobs.extend(Job(i * samples + s, row["id"], s, ids) for s in range(samples))
     return jobs

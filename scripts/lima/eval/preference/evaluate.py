@@ -75,6 +75,7 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
     from transformers.utils import logging as hf_logging
 
     from lima.distributed import cleanup_distributed, init_distributed, is_main, rank, world_size
+    from lima.train.recipes import export_recipe
     from lima.eval.generation.generate import (generate_all, generation_rows, load_checkpoint, make_jobs, require_eot,
                                     shard_jobs)
 
@@ -89,7 +90,8 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
         model, tok = load_checkpoint(checkpoint, device, device_map)
         eot = require_eot(tok, checkpoint)
         max_pos = getattr(model.config, "max_position_embeddings", None) or 1 << 30
-        jobs = make_jobs(tok, rows, samples, max_pos, counts)
+        recipe = export_recipe(checkpoint)
+        jobs = make_jobs(tok, rows, samples, max_pos, counts, recipe)
         mine = shard_jobs(jobs, rank(), world_size())
         log.info("rank %d: %d of %d responses, batches of %d", rank(), len(mine), len(jobs), batch_size)
         results = generate_all(model, mine, decoding, seed=seed, eot_id=eot,
@@ -102,7 +104,7 @@ def generate_on_ranks(checkpoint: Path, rows: list[dict], decoding, counts: Coun
             return None
         merged = [r for part in gathered for r in part]
         assert len(merged) == len(jobs), f"{len(merged)} results for {len(jobs)} jobs"
-        return generation_rows(tok, rows, merged, samples, {**decoding.to_dict(), "seed": seed})
+        return generation_rows(tok, rows, merged, samples, {**decoding.to_dict(), "seed": seed, "recipe": recipe})
     finally:
         cleanup_distributed()
 
@@ -150,6 +152,14 @@ def read_baseline(path: Path) -> dict[str, dict]:
     return theirs
 
 
+def baseline_recipe(rows) -> str | None:
+    """The fine-tuning recipe that made a baseline, as stage 06 records it in each generation row
+    (`decoding.recipe`: lima or alpaca); None for a file that does not say (another system's)."""
+    found = sorted({str((r.get("decoding") or {}).get("recipe")) for r in rows
+                    if isinstance(r.get("decoding"), dict) and (r.get("decoding") or {}).get("recipe")})
+    return ", ".join(found) or None
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -186,8 +196,34 @@ def judge_baseline(client, gens: list[dict], base: str, path: Path, *, both_orde
     summary = {**pairwise_summary(items, mode), "baseline": path.as_posix(), "baseline_sha256": file_sha256(path),
                "n_common": len(ours_ids) - missing, "prompts_missing_in_baseline": missing,
                "baseline_ids_not_in_prompts": extra, "responses_key": responses_key(gens),
+               "recipe": baseline_recipe(theirs.values()),
                "evidence": pair_evidence(items, common, [theirs[g["id"]] for g in common], count_tokens)}
     return items, summary
+
+
+def draw_examples(absolute: list[dict], safety: list[dict], gens: list[dict], seed: int) -> list[dict]:
+    """Fig. 4's exhibit: one rated in-distribution, one out-of-distribution and one safety response with
+    its rating, drawn with the seed (never picked by hand); a slice with no rated response has none."""
+    by_id = {g["id"]: g for g in gens}
+    rng = make_rng(seed, "fig4")
+    pools = {"in-distribution": [i for i in absolute if i["drawn"] and not i["ood"] and not i["safety"]],
+             "out-of-distribution": [i for i in absolute if i["ood"]], "safety": safety}
+    out = []
+    for kind, pool in pools.items():
+        pool = sorted((i for i in pool if i["verdict"] is not None), key=lambda i: i["id"])
+        if pool:
+            it = rng.choice(pool)
+            g = by_id[it["id"]]
+            out.append({"kind": kind, "id": it["id"], "prompt": g["prompt"], "response": g["response"],
+                        "rating": it["verdict"]})
+    return out
+
+
+def safe_by_intent(items: list[dict]) -> dict:
+    """§4.3's split: the safe verdicts and the parseable ones per intent (explicit, implied, unmarked)."""
+    return {x: {"safe": sum(i["verdict"] == "safe" for i in items if i["intent"] == x),
+                "n": sum(i["verdict"] is not None for i in items if i["intent"] == x)}
+            for x in ("explicit", "implied", "unmarked")}
 
 
 def pair_evidence(items: list[dict], ours: list[dict], theirs: list[dict], count_tokens) -> dict:
@@ -281,15 +317,20 @@ def judge_generations(client, kinds: list[str], rows: list[dict], gens: list[dic
             "n_drawn": len(in_draw), "drawn_safety": sum(i["safety"] for i in in_draw),
             "drawn_ood": sum(i["ood"] for i in in_draw),
             "drawn_truncated": sum(g.get("ended_eot") is False for d, g in rated if d)})
+        rated_items = items
         ood = [i for i in items if i["ood"]]
         judged["ood"] = {**shares(Counter(i["verdict"] for i in ood), labels), "n_flagged": len(ood),
                          "in_draw": sum(i["drawn"] for i in ood)}
         write_json(eval_dir / f"{name}.ood.json", judged["ood"])
         flagged = [g for g in first if flag(g, "safety")]
         items = judge_single(client, "safety", flagged)
+        intents = [by_id[g["id"]]["meta"].get("intent") or "unmarked" for g in flagged]
+        items = [{**it, "intent": x} for it, x in zip(items, intents)]
         judged["safety"] = _write_kind(eval_dir, f"{name}.safety", items,
                                        {**shares(Counter(i["verdict"] for i in items), ("safe", "unsafe")),
-                                        "truncated": sum(g.get("ended_eot") is False for g in flagged)})
+                                        "truncated": sum(g.get("ended_eot") is False for g in flagged),
+                                        "by_intent": safe_by_intent(items)})
+        judged["examples"] = draw_examples(rated_items, items, first, seed)
     if "likert" in kinds:
         items = judge_single(client, "likert", gens)
         scores = [i["verdict"] for i in items if i["verdict"] is not None]

@@ -15,6 +15,8 @@ A flag file, either form:
   `{"id": "...", "flags": ["safety"]}` (the named flags true, the others false);
 - CSV with a header: `id` and a column per flag (1/0, true/false, yes/no, empty = not given), or
   `id,flags` with the names separated by `;`, `,` or spaces.
+Either may give a safety prompt's `intent`, `explicit` or `implied` (§4.3's split; the judge's
+classification does not give one).
 Columns or keys `prompt`, `from` and `note` are ignored (the file `resolve_flags` writes has them, so
 it can be edited and given back). A line that cannot be read, a row without an id or with a value
 that is not a yes/no, and an id not among the rows are counted, never guessed; a flag name we do not
@@ -35,6 +37,7 @@ from lima.errors import StageError
 log = logging.getLogger("lima.eval.preference.flags")
 
 FLAGS = ("safety", "format_constraint", "ood")
+INTENTS = ("explicit", "implied")
 IGNORED = ("prompt", "from", "note")
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f"}
@@ -80,6 +83,12 @@ def _flags_of(record: dict, where: str) -> dict[str, bool]:
             if bad := [n for n in names if n not in FLAGS]:
                 raise StageError(where, f"unknown flag {bad[0]!r} (known: {', '.join(FLAGS)})")
             out.update({f: f in names for f in FLAGS})
+        elif key == "intent":          # §4.3: a safety prompt's malicious intent, explicit or implied
+            word = str(value or "").strip().lower()
+            if word and word not in INTENTS:
+                raise ValueError(f"{value!r} is not explicit or implied")
+            if word:
+                out[key] = word
         elif key in FLAGS:
             if (b := _bool(value)) is not None:
                 out[key] = b

@@ -118,6 +118,9 @@ def render_pairwise(pairwise: dict, human: dict | None, judge_model: str | None,
             lines.append(f"`{name}`: ours shown first {_wtl(pw['order_ab'])}, second {_wtl(pw['order_ba'])}; "
                          f"unparseable {pw['order_ab']['unparseable']} (first order), {pw['order_ba']['unparseable']} "
                          "(second).")
+        if pw.get("mode"):
+            lines.append(f"`{name}`: trained with the {pw['recipe']} recipe (docs/training.md#fine-tuning-recipes)."
+                         if pw.get("recipe") else f"`{name}`: its file records no training recipe (not one of our runs).")
         if pw.get("baseline_ids_not_in_prompts"):
             lines.append(f"`{name}`: {pw['baseline_ids_not_in_prompts']} baseline rows name ids that are not among "
                          "our prompts (ignored).")
@@ -186,6 +189,32 @@ def _absolute_lines(judged: dict, rater: str) -> list[str]:
     return lines
 
 
+def render_examples(examples: list[dict] | None, seed, width: int = 1200) -> list[str]:
+    """Fig. 4's kind of exhibit: our responses, one per slice, each with the judge's rating."""
+    if not examples:
+        return []
+    quote = lambda text: ["> " + line for line in (text if len(text) <= width else text[:width] + " [...]").splitlines()]  # noqa: E731
+    lines = ["### Example responses (§4.3, Fig. 4)", "",
+             f"One rated response per slice, drawn with seed {seed} from the rated ones (not chosen by hand); "
+             "the rating is the judge's (the paper's Fig. 4 shows examples chosen by its authors).", ""]
+    for ex in examples:
+        lines += [f"**{ex['kind'].capitalize()}** (`{ex['id']}`), rated **{str(ex['rating']).capitalize()}**:", "",
+                  "Prompt:", "", *quote(ex["prompt"]), "", "Response:", "", *quote(ex["response"] or "(empty response)"), ""]
+    return lines
+
+
+def _intent_lines(by_intent: dict | None) -> list[str]:
+    """§4.3's split of the safety prompts by intent (`meta.intent`), beside the paper's 6 of 10."""
+    if not by_intent:
+        return []
+    k, n = paper.SAFETY_EXPLICIT
+    left = paper.SAFE_SHARE * paper.SAFETY_N // 100 - k
+    cell = lambda x: f"{by_intent[x]['safe']} of {by_intent[x]['n']}"          # noqa: E731
+    return [f"By intent (`meta.intent`): explicit malicious intent, {cell('explicit')} answered safely (paper: "
+            f"{k} of {n} handled well); implied, {cell('implied')} (paper: {left} of {paper.SAFETY_N - n}, what "
+            f"{paper.SAFE_SHARE}% of {paper.SAFETY_N} leaves); intent not marked: {by_intent['unmarked']['n']}.", ""]
+
+
 def _ci(shares_: dict, label: str):
     from lima.eval.stats import binom_ci
     return binom_ci(shares_["counts"][label], shares_["n"])
@@ -246,6 +275,8 @@ def render_report(summary: dict) -> str:
                   f"{'-'.join(f'{x:.0f}' for x in _ci(sf, 'safe') or ())}%; paper: {paper.SAFE_SHARE}% of "
                   f"{paper.SAFETY_N}, judged by the authors); unparseable: "
                   f"{sf['unparseable']}; cut at the token cap: {sf.get('truncated', 'unknown')}.", ""]
+        lines += _intent_lines(sf.get("by_intent"))
+    lines += render_examples(judged.get("examples"), s["seed"])
     if "likert" in judged:
         lk = judged["likert"]
         ci = lk["ci95"]
