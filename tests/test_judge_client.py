@@ -5,13 +5,13 @@ survives a torn line. Servers run on 127.0.0.1.
 Run: .venv/bin/python -m pytest -q tests/test_judge_client.py
 """
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from conftest import run_script
+from loopback import LoopbackServer
 from lima.errors import StageError
 from lima.eval.judge.client import BudgetExhausted, ChatClient, JudgeError
 from lima.eval.judge.prompts import ABSOLUTE_TEMPLATE
@@ -21,12 +21,12 @@ from lima.eval.judge.verdicts import parse_absolute
 ITEM = {"task": "Say hi", "response": "GOOD hi"}
 
 
-class KeepAliveServer:
+class KeepAliveServer(LoopbackServer):
     """HTTP/1.1 chat-completions server: answers "Label: Pass" at once, or (drip=True) sends the
     headers and then its body one byte every `every` seconds; records each request's client port."""
 
     def __init__(self, drip=False, every=0.5):
-        self.ports, self.stop = [], threading.Event()
+        self.ports = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,18 +55,7 @@ class KeepAliveServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/v1")
 
 
 def test_the_timeout_bounds_the_whole_call_while_the_answer_trickles_in(tmp_path):

@@ -9,7 +9,6 @@ import io
 import json
 import shutil
 import subprocess
-import threading
 import zipfile
 from collections import Counter
 from urllib.parse import unquote
@@ -17,10 +16,11 @@ from urllib.parse import unquote
 import pytest
 
 from conftest import REALDATA, ROOT, _holds_every_real_file
+from loopback import LoopbackServer
 from tools.fetch_realdata import main, read_manifest, short_prompts
 
 
-class RawHost:
+class RawHost(LoopbackServer):
     """Serves {url path: bytes}; a path in `cut` is sent with its full Content-Length but half its
     body, then the connection closes (a transfer that ends short). Counts the requests per path."""
 
@@ -45,16 +45,7 @@ class RawHost:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def _row(file, path, data, commit="c0ffee"):
