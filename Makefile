@@ -544,23 +544,31 @@ test: $(VENV_STAMP) $(TEST_STAMP)
 test-fast: $(VENV_STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q -m "not slow" --durations=10
 
-# The peers `make bench` measures stage 05 against (TRL, datasets): never needed by a stage.
-BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): requirements-bench.txt | $(TEST_STAMP)
-	$(VENV)/bin/pip install --quiet --no-deps -r requirements-bench.txt
+# The peers `make bench` measures stage 05 against (TRL, datasets) live in their own .venv-bench, which
+# sees .venv's packages through a .pth file and adds only requirements-bench.txt: never on a stage's or
+# a test's path, so `make test` after `make bench` imports exactly what CI imports.
+BENCH_VENV := .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed-bench
+$(BENCH_STAMP): requirements-bench.txt $(VENV_STAMP) $(TEST_STAMP)
+	rm -rf $(BENCH_VENV)
+	$(PY) -m venv $(BENCH_VENV)
+	$(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > \
+		"$$($(BENCH_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/lima-base-venv.pth"
+	$(BENCH_VENV)/bin/pip install --quiet --no-deps -r requirements-bench.txt
 	touch $@
 
 ## Benchmarks: each stage against its floor and the tool a reviewer would use instead, measured in the same run -> results/bench/
-bench: $(VENV_STAMP) $(TEST_STAMP) $(BENCH_STAMP)
+bench: $(BENCH_STAMP)
 	mkdir -p $(RESULTS)/bench
-	$(PY) scripts/bench/stackexchange.py --out $(RESULTS)/bench/stackexchange.json
-	$(PY) scripts/bench/wikihow.py --out $(RESULTS)/bench/wikihow.json
-	$(PY) scripts/bench/train.py --out $(RESULTS)/bench/train.json
-	$(PY) scripts/bench/sharded_io.py --out $(RESULTS)/bench/sharded_io.json
-	$(PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
-	$(PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
-	$(PY) scripts/bench/train_peers.py --out $(RESULTS)/bench/train_peers.json
-	$(PY) scripts/bench/judge.py --out $(RESULTS)/bench/judge.json
+	$(BENCH_PY) scripts/bench/stackexchange.py --out $(RESULTS)/bench/stackexchange.json
+	$(BENCH_PY) scripts/bench/wikihow.py --out $(RESULTS)/bench/wikihow.json
+	$(BENCH_PY) scripts/bench/train.py --out $(RESULTS)/bench/train.json
+	$(BENCH_PY) scripts/bench/sharded_io.py --out $(RESULTS)/bench/sharded_io.json
+	$(BENCH_PY) scripts/bench/reddit.py --out $(RESULTS)/bench/reddit.json
+	$(BENCH_PY) scripts/bench/eval.py --out $(RESULTS)/bench/eval.json
+	$(BENCH_PY) scripts/bench/train_peers.py --out $(RESULTS)/bench/train_peers.json
+	$(BENCH_PY) scripts/bench/judge.py --out $(RESULTS)/bench/judge.json
 
 # Real third-party files some tests read (tests/realdata.tsv: repository, commit, size, sha256 of each),
 # fetched from their public repositories into an ignored cache; without them those tests skip.

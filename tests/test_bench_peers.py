@@ -1,6 +1,7 @@
 """The peer benchmarks of `make bench` run and write their files: stage 05 beside the Hugging Face
 Trainer and TRL (scripts/bench/train_peers.py), stage 06's decoding beside `model.generate()`
-(scripts/bench/eval.py), the judge client against a slow stand-in (scripts/bench/judge.py).
+(scripts/bench/eval.py), the judge client against a slow stand-in (scripts/bench/judge.py), stage 03
+beside the Pushshift community reader and beside itself fed by a `zstd -dc` pipe (scripts/bench/reddit.py).
 Tiny settings; no timing is checked, only that every figure is there and comes from real work.
 
 Run: .venv/bin/python -m pytest -q tests/test_bench_peers.py
@@ -10,7 +11,6 @@ import math
 import os
 import subprocess
 import sys
-from importlib.util import find_spec
 
 import pytest
 
@@ -19,8 +19,11 @@ from conftest import ROOT
 BENCH = ROOT / "scripts" / "bench"
 
 
-def run(script, *args):
-    proc = subprocess.run([sys.executable, str(BENCH / script), *map(str, args)], capture_output=True, text=True,
+BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"     # made by `make bench`: .venv + the peers
+
+
+def run(script, *args, python=sys.executable):
+    proc = subprocess.run([str(python), str(BENCH / script), *map(str, args)], capture_output=True, text=True,
                           timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -47,11 +50,11 @@ def test_eval_bench_measures_generate_on_the_same_prompts(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(find_spec("trl") is None or find_spec("datasets") is None,
-                    reason="the peers are bench-only packages (requirements-bench.txt)")
+@pytest.mark.skipif(not BENCH_PY.exists(), reason="the peers are bench-only packages: `make bench` installs them "
+                                                   "(requirements-bench.txt) into .venv-bench")
 def test_train_peers_bench_runs_all_three_on_the_same_tokens(tmp_path):
     out = tmp_path / "train_peers.json"
-    run("train_peers.py", "--out", out, "--tiny", "--work", tmp_path / "w")
+    run("train_peers.py", "--out", out, "--tiny", "--work", tmp_path / "w", python=BENCH_PY)
     toy = json.loads(out.read_text())["models"]["toy"]
     for name in ("ours", "trainer", "trl"):
         run_ = toy[name]
@@ -63,3 +66,14 @@ def test_train_peers_bench_runs_all_three_on_the_same_tokens(tmp_path):
               for p in ("trainer", "trl")}
     assert tokens["trainer"] == tokens["trl"] > 0
     assert set(toy["vs_trl"]) == {"tokens_per_s_ratio", "peak_rss_ratio"}
+
+
+@pytest.mark.slow
+def test_reddit_bench_times_the_community_reader_and_the_pipe_fed_stage(tmp_path):
+    out = tmp_path / "reddit.json"
+    run("reddit.py", "--out", out, "--mb", "6", "--repeat", "1", "--tmp", tmp_path)
+    for name, r in json.loads(out.read_text())["scenarios"].items():
+        assert r["pairs"] > 0 and r["lines_parsed"] > 0, name
+        assert r["community_reader_seconds"] > 0 and r["ratio_vs_community_reader"] > 0
+        # the pipe-fed stage ran to the end and wrote the same outputs (the bench exits otherwise)
+        assert r["pipe_seconds"] > 0 and r["ratio_vs_pipe"] > 0

@@ -15,6 +15,10 @@ is the largest of the stage's processes (wait4); the two together hold at most t
 The peer, timed in the same loop: the reader the Pushshift community usually writes for these dumps
 (python-zstandard's stream_reader, 2 GiB window, json.loads line by line in one process;
 scripts/bench/pushshift_reader.py), `ratio_vs_community_reader` = its seconds / the stage's.
+The design check, also in the same loop: the stage with its forked ring decoder swapped for a plain
+`zstd -dc --long=31 FILE |` pipe per file (scripts/bench/pipe_stage.py; outputs must be
+byte-identical), `ratio_vs_pipe` = the pipe-fed stage's seconds / the stage's (the ring's code must
+earn >= 1.3x on the paper profile's per-subreddit files to stay).
 
     python scripts/bench/reddit.py --out results/bench/reddit.json [--mb 520]
 """
@@ -153,13 +157,20 @@ def run_scenario(folder: Path, scenario: str, mb: int, repeat: int) -> dict:
     cmd = [sys.executable, str(ROOT / "scripts" / "03_reddit.py"), "--dumps", str(folder),
            "--wp-out", str(out / "writingprompts.jsonl"), "--ask-out", str(out / "askreddit.jsonl"),
            "--wp-quota", "150", "--ask-quota", "0" if scenario == "per_subreddit" else "70"]
+    pipe_out = folder / "out-pipe"
+    pipe_cmd = [sys.executable, str(ROOT / "scripts" / "bench" / "pipe_stage.py"), *cmd[2:]]
+    pipe_cmd = [str(pipe_out / Path(a).name) if a.startswith(str(out)) else a for a in pipe_cmd]
     timed(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)          # warm-up: page cache
-    floors, runs, inline, peer = [], [], [], []
+    floors, runs, inline, peer, pipe = [], [], [], [], []
     for _ in range(repeat):                     # interleaved, so all see the same machine
         floors.append(timed(["zstd", "-dc", "--long=31", *files], stdout=subprocess.DEVNULL)[0])
         runs.append(timed(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
         inline.append(timed(cmd + ["--inline-decompression"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)[0])
         peer.append(timed(community_reader(files), stdout=subprocess.DEVNULL))
+        pipe.append(timed(pipe_cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)[0])
+    for name in ("writingprompts.jsonl", "askreddit.jsonl"):
+        if (out / name).read_bytes() != (pipe_out / name).read_bytes():
+            raise SystemExit(f"the pipe-fed stage wrote a different {name}: the comparison is void")
     floor = min(floors)
     stage_s, rss, cpu = min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
     stats = json.loads((out / "writingprompts.stats.json").read_text())
@@ -175,6 +186,7 @@ def run_scenario(folder: Path, scenario: str, mb: int, repeat: int) -> dict:
         "community_reader_MB_per_s": round(mbytes / min(r[0] for r in peer), 1),
         "community_reader_peak_rss_MB": round(max(r[1] for r in peer) / 2**20, 1),
         "ratio_vs_community_reader": round(min(r[0] for r in peer) / stage_s, 3),
+        "pipe_seconds": round(min(pipe), 3), "ratio_vs_pipe": round(min(pipe) / stage_s, 3),
         "peak_rss_MB": round(rss / 2**20, 1),
         "pairs": stats["kept"].get("pairs", 0),
         "lines_parsed": sum(d["parsed"] for d in stats["dumps"].values()),
@@ -209,7 +221,8 @@ def main():
         print(f"reddit bench {name}: {r['input']['decompressed_bytes'] / 1e6:.0f} MB, stage {r['stage_MB_per_s']} MB/s "
               f"vs zstd {r['zstd_MB_per_s']} MB/s = {r['ratio_vs_zstd']}x (decoding inline: "
               f"{r['inline_ratio_vs_zstd']}x), peak RSS {r['peak_rss_MB']} MB; community reader "
-              f"{r['community_reader_MB_per_s']} MB/s (stage {r['ratio_vs_community_reader']}x it), "
+              f"{r['community_reader_MB_per_s']} MB/s (stage {r['ratio_vs_community_reader']}x it); ring "
+              f"{r['ratio_vs_pipe']}x the stage fed by a zstd pipe, "
               f"CPU {r['stage_cpu_seconds']} s (load average {load[0]})")
 
 
