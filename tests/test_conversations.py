@@ -107,6 +107,16 @@ def test_the_report_sets_ours_beside_7_3_0_and_says_the_user_turns_are_scripted(
     assert "Not judged (no judge)" in plain and "eval/conversations.jsonl" in plain
 
 
+def test_the_prompt_is_quoted_in_the_docs_as_ours_and_the_page_asks_the_same():
+    doc = (ROOT / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    part = doc[doc.index("## Whole conversations (§6)"):doc.index("## Running stage 06")]
+    assert CONVERSATION_TEMPLATE in part and "The prompt is **ours**" in part
+    assert "adapted from\nthe paper's pairwise template" in part and "**scripted**" in part
+    flat = " ".join(CONVERSATION_TEMPLATE.split())
+    page = INSTRUCTIONS["conversation"]
+    assert page["question"] in flat and page["compare"] in flat and all(o in flat for o in page["options"].values())
+
+
 # ---- the human study ---------------------------------------------------------------------------------
 
 @pytest.fixture
