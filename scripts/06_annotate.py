@@ -58,7 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     s = sub.add_parser("serve", parents=[build, study], help="build the study and serve the labelling page")
     s.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
-    e = sub.add_parser("export", parents=[build, study], help="build the study and write <study>/crowd/{pairwise,absolute,conversation}.csv")
+    e = sub.add_parser("export", parents=[build, study],
+                       help="build the study and write <study>/crowd/{pairwise,absolute,conversation}.csv")
     e.add_argument("--out", type=Path, default=None, help="folder for the CSV files (default: <study>/crowd)")
     i = sub.add_parser("import", parents=[study], help="append a crowd platform's answers (CSV) to the label file")
     i.add_argument("csv", type=Path, nargs="+", help="the platform's results CSV file(s)")
@@ -79,7 +80,8 @@ def build(args) -> tuple[dict, list[dict]]:
     write_study(args.study, study, items)
     n = study["n_items"]
     log.info("study %s: %d pairwise items (%d shared), %d absolute, %d conversations; annotators: %s", args.study,
-             n["pairwise"], n["shared"], n["absolute"], n["conversation"], ", ".join(roster) or "open (anyone labels every item)")
+             n["pairwise"], n["shared"], n["absolute"], n["conversation"],
+             ", ".join(roster) or "open (anyone labels every item)")
     return study, items
 
 

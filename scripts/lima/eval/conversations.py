@@ -95,11 +95,13 @@ def render_conversations(summary: dict) -> list[str]:
     conv = summary.get("conversations_compared")
     if not conv:
         why = "no judge" if not summary.get("judge") else "no conversation answered by both models"
-        return lines + [f"Not judged ({why}); the pairs are in `eval/conversations.jsonl` (items of `make annotate`).", ""]
+        return lines + [f"Not judged ({why}); the pairs are in `eval/conversations.jsonl` "
+                        "(items of `make annotate`).", ""]
     lines += ["| Dialogue model vs zero-shot | Better | Tie | Worse | Conversations |", "|---|---|---|---|---:|",
               f"| paper: LIMA + 30 dialogues vs LIMA (10 live conversations) | {better} | {tie} | "
               f"{n - better - tie} | {n} |"]
-    cells = " | ".join(f"{conv[k]['k']} ({fmt_ci(conv[k])}%)" if conv["n"] else "n/a" for k in ("better", "tie", "worse"))
+    cells = " | ".join(f"{conv[k]['k']} ({fmt_ci(conv[k])}%)" if conv["n"] else "n/a"
+                       for k in ("better", "tie", "worse"))
     lines += [f"| ours ({summary['judge']['model']}; %, exact 95% interval) | {cells} | {conv['n']} |", ""]
     lines += ["| Conversation | User turns | Dialogue model shown as | Verdict (dialogue model) |", "|---|---:|---|---|"]
     for it in conv["items"]:

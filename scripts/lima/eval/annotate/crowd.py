@@ -2,9 +2,9 @@
 
 Export: one file per item kind (`pairwise.csv`: item_id, digest, shared, prompt, answer_a, answer_b;
 `absolute.csv`: item_id, digest, prompt, answer; `conversation.csv`: item_id, digest, conversation_a,
-conversation_b, each a whole conversation as "User: ..." / "Assistant: ..." text), one row per item, for a task template that shows
-the columns and asks for one field named `label`. The shared items are marked so a requester can ask
-for more assignments of them.
+conversation_b, each a whole conversation as "User: ..." / "Assistant: ..." text), one row per item,
+for a task template that shows the columns and asks for one field named `label`. The shared items are
+marked so a requester can ask for more assignments of them.
 
 Import: any CSV with an item id column (`item_id` or Amazon Mechanical Turk's `Input.item_id`), an
 annotator column (`annotator` or `WorkerId`) and an answer column (`label` or `Answer.label`), in

@@ -1,6 +1,7 @@
 """The study's figures from its labels: win/tie/loss per baseline (Fig. 1), Fail/Pass/Excellent
-(§4.3), better/tie/worse of the dialogue model over whole conversations (§6), and tie-discounted agreement (§4.1: 1, 0.5, 0) between annotators and between each annotator
-and the judge; `summary.json`, a bars PNG and the report fragment `report/human.md`.
+(§4.3), better/tie/worse of the dialogue model over whole conversations (§6), and tie-discounted
+agreement (§4.1: 1, 0.5, 0, on the pairwise items) between annotators and between each annotator and
+the judge; `summary.json`, a bars PNG and the report fragment `report/human.md`.
 
 Counting rules (the paper gives none for several labels per item):
 - the label that counts for one annotator and one item is their last one (lima.eval.annotate.labels);
@@ -69,7 +70,8 @@ def summarise(study_dir: Path, eval_dir: Path | None) -> dict:
     per_item: dict[str, dict[str, str]] = {}          # item_id -> annotator -> value (our side)
     for (who, iid), r in final.items():
         it = items[iid]
-        per_item.setdefault(iid, {})[who] = r["label"] if it["kind"] == "absolute" else our_verdict(r["label"], it["ours"])
+        value = r["label"] if it["kind"] == "absolute" else our_verdict(r["label"], it["ours"])
+        per_item.setdefault(iid, {})[who] = value
     pairwise = {b: dict.fromkeys((*WTL, "n"), 0) for b in study["baselines"]}
     absolute = dict.fromkeys((*LABELS["absolute"], "n"), 0)
     conversation = dict.fromkeys((*WTL, "n"), 0)           # the dialogue model's side (§6)
