@@ -343,7 +343,8 @@ eval: $(EVAL_REPORT)
 # Not in `all`: people label. `make annotate` builds the study from the test generations and the
 # baselines (BASELINES="name=file ...", or BASELINE=file) into results/<run>/human/ and serves the page on
 # 127.0.0.1 until Ctrl-C; ANNOTATORS="alice,bob" splits the items outside the 50 shared ones among them
-# (empty: an open study, anyone labels everything). `make annotate-report` writes the figures.
+# (empty: an open study, anyone labels everything). `make annotate-report` writes the figures. Once
+# `make dialogue` has run, its whole conversations (§6) join the study as items too.
 ANNOTATORS ?=
 ANNOTATE_PORT ?=
 HUMAN_DIR := $(RESULTS)/$(RUN)/human
@@ -351,14 +352,16 @@ HUMAN_REPORT := $(RESULTS)/$(RUN)/report/human.md
 # Stage 06's generation file of the chosen checkpoint, named as 06_eval.py names it (expanded when the
 # recipe runs, after the evaluation it depends on has resolved the `selected` link).
 ANNOTATE_GENS = $(RESULTS)/$(RUN)/generations/$(notdir $(realpath $(EVAL_CKPT_DIR))).$(basename $(notdir $(EVAL_PROMPTS))).jsonl
+DIALOGUE_PAIRS = $(RESULTS)/$(DIALOGUE_RUN)/eval/conversations.jsonl
 ANNOTATE_ARGS = --generations $(ANNOTATE_GENS) --study $(HUMAN_DIR) $(BASELINE_ARGS) \
-          $(if $(ANNOTATORS),--annotators "$(ANNOTATORS)") --seed $(SEED)
+          $(if $(ANNOTATORS),--annotators "$(ANNOTATORS)") --seed $(SEED) \
+          $(if $(wildcard $(DIALOGUE_PAIRS)),--conversations $(DIALOGUE_PAIRS))
 
 ## Human study (§4): serve the labelling page on 127.0.0.1 (ANNOTATORS, ANNOTATE_PORT; Ctrl-C stops it)
 annotate: $(EVAL_REPORT) | $(VENV_STAMP)
 	$(PY) scripts/06_annotate.py serve $(ANNOTATE_ARGS) $(if $(ANNOTATE_PORT),--port $(ANNOTATE_PORT))
 
-## Human study: the items as CSV for a crowd platform -> results/<run>/human/crowd/{pairwise,absolute}.csv
+## Human study: the items as CSV for a crowd platform -> results/<run>/human/crowd/{pairwise,absolute,conversation}.csv
 annotate-export: $(EVAL_REPORT) | $(VENV_STAMP)
 	$(PY) scripts/06_annotate.py export $(ANNOTATE_ARGS)
 

@@ -2,7 +2,8 @@
 
 `serve` builds the study from our test generations and the baselines' responses (pairwise items with
 our side drawn at random, seeded and recorded; 50 shared items for agreement, §4.1; Fail/Pass/Excellent
-items on 50 random prompts, §4.3) into results/<run>/human/, and serves the labelling page on
+items on 50 random prompts, §4.3; with --conversations, §6's whole conversations of the dialogue and
+zero-shot models side by side) into results/<run>/human/, and serves the labelling page on
 127.0.0.1 until Ctrl-C. `export` writes the same items as CSV for a crowd platform, `import` reads its
 answers back into the same label file, `summary` writes summary.json and the report fragment
 (win/tie/loss per baseline, tie-discounted agreement between annotators and with the judge).
@@ -42,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     build.add_argument("--baseline", action="append", default=[], metavar="NAME=FILE",
                        help="another system's responses, JSONL rows {id, prompt, response}; repeatable; "
                             "a bare FILE is named by its first dot-separated part")
+    build.add_argument("--conversations", type=Path, default=None,
+                       help="§6: make dialogue's results/<profile>-dialogue/eval/conversations.jsonl, one item per "
+                            "scripted conversation (both models' whole conversations; every annotator labels them)")
     build.add_argument("--shared", type=int, default=SHARED_ITEMS, help="pairwise items every annotator labels (§4.1: 50)")
     build.add_argument("--absolute", type=int, default=ABSOLUTE_ITEMS,
                        help="Fail/Pass/Excellent items on random prompts (§4.3: 50; 0 = none)")
@@ -54,7 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     s = sub.add_parser("serve", parents=[build, study], help="build the study and serve the labelling page")
     s.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
-    e = sub.add_parser("export", parents=[build, study], help="build the study and write <study>/crowd/{pairwise,absolute}.csv")
+    e = sub.add_parser("export", parents=[build, study],
+                       help="build the study and write <study>/crowd/{pairwise,absolute,conversation}.csv")
     e.add_argument("--out", type=Path, default=None, help="folder for the CSV files (default: <study>/crowd)")
     i = sub.add_parser("import", parents=[study], help="append a crowd platform's answers (CSV) to the label file")
     i.add_argument("csv", type=Path, nargs="+", help="the platform's results CSV file(s)")
@@ -67,13 +72,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build(args) -> tuple[dict, list[dict]]:
     roster = [a for a in re.split(r"[,\s]+", args.annotators) if a]
     study, items = build_study(args.generations, parse_baselines(args.baseline), shared=args.shared,
-                               absolute=args.absolute, annotators=roster, seed=args.seed)
+                               absolute=args.absolute, annotators=roster, seed=args.seed,
+                               conversations=args.conversations)
     if not items:
-        raise StageError(args.generations, "nothing to label: no baseline shares a prompt id and --absolute is 0")
+        raise StageError(args.generations, "nothing to label: no baseline shares a prompt id, --absolute is 0 "
+                                            "and no --conversations")
     write_study(args.study, study, items)
     n = study["n_items"]
-    log.info("study %s: %d pairwise items (%d shared), %d absolute; annotators: %s", args.study, n["pairwise"],
-             n["shared"], n["absolute"], ", ".join(roster) or "open (anyone labels every item)")
+    log.info("study %s: %d pairwise items (%d shared), %d absolute, %d conversations; annotators: %s", args.study,
+             n["pairwise"], n["shared"], n["absolute"], n["conversation"],
+             ", ".join(roster) or "open (anyone labels every item)")
     return study, items
 
 

@@ -1,12 +1,14 @@
 """A chat-completions stand-in on 127.0.0.1 for the judge paths of every stage's tests.
 
-Answers by reading the prompt: GOOD beats OK beats BAD; BIASED makes the judge always pick Answer A;
+Answers by reading the prompt: GOOD beats OK beats BAD (of two whole conversations, the one with more
+GOOD less BAD); BIASED makes the judge always pick Answer (or Conversation) A;
 CONFUSE gets an answer with no verdict; asked for a prompt's flags, HARM, FORMAT and ODD in it mean
 safety, format_constraint and ood; queued faults (429 with Retry-After, "429:<seconds>" for
 another Retry-After, 500, 401, a malformed body, a slow answer, "noverdict" for a 200 whose text holds
 no verdict; None for a normal answer) are played
 one request each. Every request is recorded with what it was for: its kind (pairwise, absolute,
-safety, likert, flags, dialogue, or generate for a system answering) and the task (the user's prompt).
+safety, likert, flags, dialogue, conversation, or generate for a system answering) and the task (the
+user's prompt; for a conversation its first user message).
 """
 import json
 import re
@@ -80,6 +82,8 @@ class StandIn:
         def between(start, end):
             return text.split(start, 1)[1].split(end, 1)[0] if start in text else None
 
+        if "\nConversation A:\n" in text:
+            return "conversation", between("Conversation A:\nUser: ", "\n\nAssistant: ")
         if text.startswith("Imagine that you have a super-intelligent AI assistant"):
             return "pairwise", between("Question: ", "\nAnswer A:\n")
         if "Conversation so far:" in text:
@@ -94,8 +98,23 @@ class StandIn:
             return "flags", between("Request: ", "\n\n1. safety:")
         return "generate", text
 
+    @staticmethod
+    def compare_conversations(text):
+        a = text.split("\nConversation A:\n", 1)[1].split("\nConversation B:\n", 1)[0]
+        b = text.split("\nConversation B:\n", 1)[1].split("\nComparing these two conversations", 1)[0]
+        if "CONFUSE" in a + b:
+            return "Both conversations have their moments; I cannot choose."
+        if "BIASED" in a + b:
+            return "Conversation A is significantly better."
+        ga, gb = (t.count("GOOD") - t.count("BAD") for t in (a, b))
+        return ("**Conversation A is significantly better.**" if ga > gb else
+                "On balance: Conversation B is significantly better." if gb > ga else
+                "◼ Neither is significantly better.")
+
     def answer(self, messages):
         text = messages[-1]["content"]
+        if "\nConversation A:\n" in text:
+            return self.compare_conversations(text)
         if text.startswith("Imagine that you have a super-intelligent AI assistant"):
             a = text.split("Answer A:\n", 1)[1].split("\nAnswer B:\n", 1)[0]
             b = text.split("\nAnswer B:\n", 1)[1].split("\nComparing these two answers", 1)[0]

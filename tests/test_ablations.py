@@ -252,13 +252,30 @@ def test_dialogue_turns_are_generated_in_context_and_each_is_labelled(world, tmp
         assert judged["n"] + judged["unparseable"] == 5 and judged["fails_per_turns"].endswith("/ 5")
         labels = read_rows(out / "eval" / f"dialogue.{system}.jsonl")
         assert len(labels) == 5 and all(lab["verdict"] in ("fail", "pass", "excellent") for lab in labels)
-    assert len(asked) == 10                                          # 5 turns x 2 models, one call each
+    assert len(asked) == 12                    # 5 turns x 2 models, then each of 2 whole conversations once
     # the third turn is judged with the model's own first two answers in the conversation
     g = read_rows(out / summary["systems"]["dialogue"]["generations"].split(str(out) + "/")[1])
     third = [a for a in asked if "The user's latest message: Leaves turn yellow. Why?" in a]
     assert len(third) == 2 and any(f"Assistant: {g[1]['response']}" in a for a in third)
     report = (out / "report" / "dialogue.md").read_text()
     assert "45.2" in report and "76.1" in report and "judge-1" in report
+
+    # the whole conversations, side by side: each pair once, the dialogue model's side recorded
+    pairs = read_rows(out / "eval" / "conversations.jsonl")
+    assert [p["id"] for p in pairs] == ["scripted/01", "scripted/02"]
+    assert pairs[0]["user"][2] == "Leaves turn yellow. Why?" and pairs[0]["dialogue"][1] == g[1]["response"]
+    whole = [a for a in asked if "\nConversation A:\n" in a]
+    verdicts = read_rows(out / "eval" / "conversations.judged.jsonl")
+    assert len(whole) == 2 and [v["id"] for v in verdicts] == ["scripted/01", "scripted/02"]
+    for v, pair in zip(verdicts, pairs):
+        text = next(a for a in whole if f"\nConversation A:\nUser: {pair['user'][0]}\n" in a)
+        shown_a = text.split("\nConversation A:\n", 1)[1].split("\nConversation B:\n", 1)[0]
+        ours = "\n\n".join(f"User: {u}\n\nAssistant: {r}" for u, r in zip(pair["user"], pair["dialogue"]))
+        assert (shown_a == ours) == (v["ours_side"] == "A") and v["verdict"] in ("win", "tie", "loss")
+    compared = summary["conversations_compared"]
+    assert compared["n"] == 2 and sum(compared[k]["k"] for k in ("better", "tie", "worse")) == 2
+    assert "| paper: LIMA + 30 dialogues vs LIMA (10 live conversations) | 7 | 3 | 0 | 10 |" in report
+    assert "| `scripted/02` | 2 |" in report and "scripted where the paper's were live" in report
 
     # no judge: generations reused, metrics, and one line saying how to configure the judge
     before = {p.name: p.stat().st_mtime_ns for p in (out / "generations").glob("*.jsonl")}
@@ -268,6 +285,8 @@ def test_dialogue_turns_are_generated_in_context_and_each_is_labelled(world, tmp
     assert {p.name: p.stat().st_mtime_ns for p in (out / "generations").glob("*.jsonl")} == before
     plain = (out / "report" / "plain.md").read_text()
     assert "JUDGE_BASE_URL" in plain and "make dialogue" in plain and "n/a" in plain
+    assert "Not judged (no judge)" in plain and json.loads((out / "eval" / "dialogue.json").read_text())[
+        "conversations_compared"] is None
 
 
 # ---- ablations report (§5) and format ablation (Appendix E) ----------------------------------------

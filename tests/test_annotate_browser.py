@@ -1,8 +1,9 @@
 """The labelling page in a real browser: Debian's chromium driven through its chromedriver by Selenium
 (no driver is downloaded). An annotator labels with the keyboard and the mouse, closes the browser,
 comes back in a fresh one (a new profile: nothing kept on the browser's side) and finds the progress
-resumed, labels the rest; a second annotator labels the shared items over HTTP; the summary counts
-every label and measures agreement on them. An odd name is refused in the page.
+resumed, labels the rest, whole conversations (§6) among them, both sides shown turn by turn; a second
+annotator labels the shared items over HTTP; the summary counts every label and measures agreement on
+them. An odd name is refused in the page.
 
 Skipped with one line where chromium, chromedriver or selenium is missing (.ci/run installs them).
 Run: .venv/bin/python -m pytest -q tests/test_annotate_browser.py
@@ -47,14 +48,19 @@ def write_jsonl(path, rows):
 
 @pytest.fixture
 def served(tmp_path):
-    """The real script serving a study of 6 pairwise items (3 shared) and 2 absolute ones, roster alice,bob."""
+    """The real script serving a study of 6 pairwise items (3 shared), 2 absolute ones and 2 whole
+    conversations (make dialogue's pairs), roster alice,bob."""
     gens = write_jsonl(tmp_path / "epoch_10.test.jsonl", [{"id": f"t/{i}", "sample_idx": 0, "prompt": f"Question {i}?",
                                                            "response": f"Our answer {i}."} for i in range(6)])
     base = write_jsonl(tmp_path / "alpaca.jsonl", [{"id": f"t/{i}", "prompt": f"Question {i}?",
                                                     "response": f"Their answer {i}."} for i in range(6)])
+    convs = write_jsonl(tmp_path / "conversations.jsonl", [
+        {"id": f"scripted/{i}", "user": [f"First message {i}?", f"Second message {i}?"],
+         "dialogue": [f"Dialogue reply 1/{i}.", f"Dialogue reply 2/{i}."],
+         "zero-shot": [f"Zero-shot reply 1/{i}.", f"Zero-shot reply 2/{i}."]} for i in range(2)])
     human = tmp_path / "human"
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "06_annotate.py"), "serve", "--generations", str(gens),
-                             "--baseline", f"alpaca-65b={base}", "--study", str(human), "--shared", "3",
+                             "--baseline", f"alpaca-65b={base}", "--conversations", str(convs), "--study", str(human), "--shared", "3",
                              "--absolute", "2", "--annotators", "alice,bob", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
@@ -125,12 +131,24 @@ def test_label_close_resume_and_count(served):
         assert d.find_element(By.CSS_SELECTOR, "button.choice[aria-pressed='true']").get_attribute("data-label") == "B"
         d.find_element(By.ID, "first-open").click()
         WebDriverWait(d, WAIT_S).until(lambda d: "Item 4 of" in d.find_element(By.ID, "position").text)
-        for k in range(3, total):                                        # 2 = Answer B / Pass
+        conversations = 0
+        for k in range(3, total):                                        # 2 = Answer B / Pass / Conversation B
+            if d.find_element(By.ID, "kind").text == "Which conversation is better?":
+                conversations += 1
+                assert not d.find_element(By.ID, "prompt").is_displayed()
+                assert not d.find_element(By.ID, "answer-a").is_displayed()
+                sides = [[m.text for m in d.find_elements(By.CSS_SELECTOR, f"#{side} .msg")] for side in ("conv-a", "conv-b")]
+                assert [len(side) for side in sides] == [4, 4]           # 2 user turns, 2 replies, each side
+                assert sides[0][0] == sides[1][0] and sides[0][0].startswith("You\nFirst message")
+                assert {sides[0][1].split("\n")[1].split()[0], sides[1][1].split("\n")[1].split()[0]} == {"Dialogue", "Zero-shot"}
+                assert "whole conversation" in d.find_element(By.ID, "question").text
+                assert "Conversation B is significantly better." in d.find_element(By.ID, "choices").text
             press(d, "2", k + 1)
+        assert conversations == 2
         WebDriverWait(d, WAIT_S).until(lambda d: d.find_element(By.ID, "done").is_displayed())
         assert f"all {total} of your items" in d.find_element(By.ID, "done-text").text
         kinds = {json.loads(line)["item_id"].split("/")[0] for line in (human / "labels.jsonl").read_text().splitlines()}
-        assert kinds == {"pairwise", "absolute"}
+        assert kinds == {"pairwise", "absolute", "conversation"}
     finally:
         d.quit()
 
@@ -153,5 +171,6 @@ def test_label_close_resume_and_count(served):
     # alice: A, neither, B on the 3 shared items; bob: A on all three. Scores 1 + 0.5 + 0 = 1.5 of 3.
     assert hh["n_items"] == 3 and hh["agreement"] == 0.5
     # every item alice holds counted once (the shared ones too, though two labelled them); bob's own are open
-    assert s["pairwise"]["alpaca-65b"]["n"] + s["absolute"]["n"] == total and s["absolute"]["n"] >= 1
+    assert s["pairwise"]["alpaca-65b"]["n"] + s["absolute"]["n"] + s["conversation"]["n"] == total
+    assert s["absolute"]["n"] >= 1 and s["conversation"]["n"] == 2 and s["conversation"]["tie"] == 0
     assert "| alice – bob | 50% | 3 |" in report.read_text()

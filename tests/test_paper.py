@@ -76,6 +76,9 @@ def test_appendix_b_the_recipe_the_ablations_and_dialogue_in_the_docs_are_the_co
     dialogue = section("## Dialogue")
     for d in paper.DIALOGUE.values():
         assert " | ".join(f"{v}%" for v in d["percent"]) + f" | {d['fails']} |" in dialogue
+    better, tie, n = paper.DIALOGUE_PREFERRED
+    assert f"clearly better in {better} of {n} and tied in {tie}" in " ".join(dialogue.split())
+    assert f"beside {better} / {tie} / {n - better - tie}" in " ".join(dialogue.split())
 
 
 def test_april_labels_only_for_bard_claude_and_gpt4():

@@ -108,3 +108,31 @@ def test_the_scorecard_opens_the_report_and_says_a_toy_is_one(tmp_path):
     run_script("08_report.py", "--results", run, "--interim", tmp_path / "interim")          # a real model
     report = (run / "REPORT.md").read_text()
     assert "toy" not in report and "| consistent |" in report and "| differs |" in report
+
+
+def test_the_scorecard_sets_the_whole_conversation_result_beside_7_3_0(tmp_path):
+    """§6's per-conversation row: better / tie / worse with exact intervals from make dialogue's summary,
+    consistent when the paper's 70 / 30 / 0% lie inside them, not run without a comparison."""
+    from lima.eval.conversations import summarize_conversations
+    run = tmp_path / "results" / "sample"
+    fragments(run, ["data", "train", "selection", "eval"])
+    other = tmp_path / "results" / "sample-dialogue"
+    fragments(other, ["dialogue"])
+    (other / "eval").mkdir()
+
+    def card(verdicts):
+        items = [{"id": f"scripted/{i:02d}", "user_turns": 3, "ours_side": "AB"[i % 2], "verdict": v}
+                 for i, v in enumerate(verdicts)]
+        compared = summarize_conversations(items) if verdicts else None
+        (other / "eval" / "dialogue.json").write_text(json.dumps({"systems": {}, "conversations_compared": compared}))
+        run_script("08_report.py", "--results", run, "--interim", tmp_path / "interim",
+                   "--fragments", other / "report" / "dialogue.md")
+        report = (run / "REPORT.md").read_text()
+        return next(line for line in report.splitlines() if line.startswith("| §6: whole conversations"))
+
+    row = card(["win"] * 7 + ["tie"] * 3)
+    assert "| 70 [35-93] / 30 [7-65] / 0 [0-31]% (n=10, scripted conversations) | 7 / 3 / 0 of 10" in row
+    assert row.endswith("| consistent |")
+    row = card(["win"] + ["tie"] * 8 + ["loss", None])          # 1 / 8 / 1 of 10 read, one unreadable
+    assert "10 [0-44] / 80 [44-98] / 10 [0-44]% (n=10" in row and row.endswith("| differs |")
+    assert card([]).endswith("| not run |") and "make dialogue (with a judge)" in card([])

@@ -209,7 +209,24 @@ def dialogue_rows(card: Card, dlg: dict | None) -> None:
         return
     card.add(claim, f"{z['percent']['excellent']:.0f}% → {d['percent']['excellent']:.0f}%", "45.2% → 76.1%",
              CONSISTENT if d["percent"]["excellent"] > z["percent"]["excellent"] else DIFFERS)
-    card.not_run("§6: whole conversations preferred (7 of 10, 3 ties)", "7 / 3 / 0", "not measured by this repository")
+
+
+def conversation_rows(card: Card, dlg: dict | None) -> None:
+    """§6's per-conversation result: the dialogue model better / tie / worse than the zero-shot model
+    over whole conversations; consistent when each of the paper's 70 / 30 / 0% lies in our interval."""
+    claim = "§6: whole conversations, the 30-dialogue model better / tie / worse"
+    better, tie, n = paper.DIALOGUE_PREFERRED
+    paper_value = f"{better} / {tie} / {n - better - tie} of {n} (live conversations)"
+    conv = (dlg or {}).get("conversations_compared")
+    if not (conv and conv.get("n")):
+        card.not_run(claim, paper_value, "make dialogue (with a judge)")
+        return
+    from lima.eval.conversations import paper_shares
+    ref = paper_shares()
+    ours = " / ".join(f"{conv[k]['percent']:.0f} [{conv[k]['ci95'][0]:.0f}-{conv[k]['ci95'][1]:.0f}]"
+                      for k in ref) + f"% (n={conv['n']}, scripted conversations)"
+    fits = all(conv[k]["ci95"][0] <= v <= conv[k]["ci95"][1] for k, v in ref.items())
+    card.add(claim, ours, paper_value, CONSISTENT if fits else DIFFERS)
 
 
 def build_scorecard(*, results: Path, lima_data: Path, checkpoint: Path | None, selection: dict,
@@ -223,7 +240,9 @@ def build_scorecard(*, results: Path, lima_data: Path, checkpoint: Path | None, 
     agreement_rows(card, human)
     appendix_b_rows(card, selection)
     ablation_rows(card, _read(fragments["ablations"].parent.parent / "ablations.json") if "ablations" in fragments else None)
-    dialogue_rows(card, _read(fragments["dialogue"].parent.parent / "eval" / "dialogue.json") if "dialogue" in fragments else None)
+    dlg = _read(fragments["dialogue"].parent.parent / "eval" / "dialogue.json") if "dialogue" in fragments else None
+    dialogue_rows(card, dlg)
+    conversation_rows(card, dlg)
     return card.rows
 
 

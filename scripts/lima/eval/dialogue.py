@@ -1,5 +1,6 @@
 """Multi-turn evaluation (§6): scripted conversations answered turn by turn, every
-assistant turn labelled Fail / Pass / Excellent by the judge.
+assistant turn labelled Fail / Pass / Excellent by the judge (the whole-conversation comparison of
+the two models is lima.eval.conversations).
 
 Each model answers the user's k-th message with its *own* previous answers in the context (the
 paper's live conversations, made repeatable: the user side is scripted, so both models meet the same
@@ -205,6 +206,8 @@ def render_report(summary: dict, no_judge_line: str) -> str:
                                                if s.get("judged")) + ".", ""]
     else:
         lines += [f"Judge: {no_judge_line}.", ""]
-    lines += ["Departures: scripted user turns instead of live ones; the whole-conversation comparison "
-              "(the paper: the dialogue model better in 7 of 10, tied in 3) is not made.", ""]
+    from lima.eval.conversations import render_conversations
+    lines += render_conversations(summary)
+    lines += ["Departures: scripted user turns instead of live ones (both models meet the same messages, whatever "
+              "they answered before); the judge and both its prompts are ours (the paper prints no §6 prompt).", ""]
     return "\n".join(lines)

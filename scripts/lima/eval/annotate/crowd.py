@@ -1,14 +1,15 @@
 """The study as CSV for a crowd platform, and the platform's answers read back into the label store.
 
 Export: one file per item kind (`pairwise.csv`: item_id, digest, shared, prompt, answer_a, answer_b;
-`absolute.csv`: item_id, digest, prompt, answer), one row per item, for a task template that shows
-the columns and asks for one field named `label`. The shared items are marked so a requester can ask
-for more assignments of them.
+`absolute.csv`: item_id, digest, prompt, answer; `conversation.csv`: item_id, digest, conversation_a,
+conversation_b, each a whole conversation as "User: ..." / "Assistant: ..." text), one row per item,
+for a task template that shows the columns and asks for one field named `label`. The shared items are
+marked so a requester can ask for more assignments of them.
 
 Import: any CSV with an item id column (`item_id` or Amazon Mechanical Turk's `Input.item_id`), an
 annotator column (`annotator` or `WorkerId`) and an answer column (`label` or `Answer.label`), in
 any order and with any other columns. Answers may be the short form (A, B, neither; fail, pass,
-excellent) or the paper's option text ("Answer A is significantly better."). A row that cannot
+excellent) or the option text ("Answer A is significantly better.", "Conversation A ..."). A row that cannot
 count is skipped and counted: unknown item, stale item (its digest no longer matches), an answer
 outside the item's choices, a bad worker name; a row equal to what that worker already has is
 counted as already recorded, so importing a file twice adds nothing.
@@ -26,12 +27,14 @@ from lima.eval.annotate.study import LABELS, check_name
 from lima.io import atomic_write
 
 COLUMNS = {"pairwise": ("item_id", "digest", "shared", "prompt", "answer_a", "answer_b"),
-           "absolute": ("item_id", "digest", "prompt", "answer")}
+           "absolute": ("item_id", "digest", "prompt", "answer"),
+           "conversation": ("item_id", "digest", "conversation_a", "conversation_b")}
 ALIASES = {"item_id": ("item_id", "input.item_id", "item"),
            "digest": ("digest", "input.digest"),
            "annotator": ("annotator", "workerid", "worker_id", "worker id", "worker"),
            "label": ("label", "answer.label", "answer", "choice")}
-_ANSWER = {"a": "A", "answer a": "A", "b": "B", "answer b": "B", "neither": "neither", "tie": "neither",
+_ANSWER = {"a": "A", "answer a": "A", "conversation a": "A", "b": "B", "answer b": "B", "conversation b": "B",
+           "neither": "neither", "tie": "neither",
            "fail": "fail", "pass": "pass", "excellent": "excellent"}
 
 
@@ -46,10 +49,19 @@ def export_csv(items: list[dict], out_dir: Path) -> dict[str, int]:
             w = csv.writer(f, lineterminator="\r\n")
             w.writerow(cols)
             for it in rows:
-                w.writerow([it["item_id"], it["digest"], *(["1" if it["shared"] else "0"] if kind == "pairwise" else []),
-                            it["prompt"], *((it["a"], it["b"]) if kind == "pairwise" else (it["response"],))])
+                w.writerow(_cells(it))
         written[kind] = len(rows)
     return written
+
+
+def _cells(it: dict) -> list[str]:
+    """One item's CSV row, in the order of COLUMNS[its kind]."""
+    if it["kind"] == "pairwise":
+        return [it["item_id"], it["digest"], "1" if it["shared"] else "0", it["prompt"], it["a"], it["b"]]
+    if it["kind"] == "conversation":
+        from lima.eval.conversations import conversation_text
+        return [it["item_id"], it["digest"], *(conversation_text(it["user"], it[side]) for side in ("a", "b"))]
+    return [it["item_id"], it["digest"], it["prompt"], it["response"]]
 
 
 def normalise_answer(text: str) -> str | None:

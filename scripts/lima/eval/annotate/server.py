@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lima.eval.annotate.labels import LabelStore, latest
 from lima.eval.annotate.study import LABELS, NAME_RULE, check_name, queue
+from lima.eval.judge.prompts import CONVERSATION_TEMPLATE
 
 log = logging.getLogger("lima.annotate")
 
@@ -44,6 +45,19 @@ INSTRUCTIONS = {
                              "excellent": "Excellent: the response meets them and is an excellent answer."},
                  "notes": ["Judge the response as the person who wrote the prompt."]},
 }
+# §6: the judge's whole-conversation question and options (ours, adapted from Appendix C), read out of
+# its template so the page and the judge ask the same.
+_CONV_HEAD, _CONV_TAIL = CONVERSATION_TEMPLATE.split("\nConversation A:\n")[0], CONVERSATION_TEMPLATE.split("?\n◼")[0]
+INSTRUCTIONS["conversation"] = {
+    "question": " ".join(_CONV_HEAD.split()),
+    "compare": _CONV_TAIL.rsplit("\n", 1)[1] + "?",
+    "options": dict(zip(("A", "B", "neither"), (ln.lstrip("◼ ") for ln in CONVERSATION_TEMPLATE.splitlines()
+                                                 if ln.startswith("◼")))),
+    "notes": ["Your messages were written in advance and are the same on both sides; read each assistant's replies "
+              "as if you had held that conversation yourself, and judge the conversation as a whole.",
+              "Choose \u201cneither\u201d when the two are about equally good or equally bad; choose a conversation "
+              "only when it is clearly better.",
+              "The conversations come from different AI systems, shown in a random order."]}
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/index.html": ("index.html", "text/html; charset=utf-8"),
           "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
           "/static/style.css": ("style.css", "text/css; charset=utf-8")}
@@ -94,7 +108,9 @@ class Study:
         if pos < len(q):
             it = q[pos]
             item = {k: it[k] for k in ("item_id", "kind", "prompt", "digest", "shared")}
-            item.update({"a": it["a"], "b": it["b"]} if it["kind"] == "pairwise" else {"response": it["response"]})
+            item.update({"response": it["response"]} if it["kind"] == "absolute" else {"a": it["a"], "b": it["b"]})
+            if it["kind"] == "conversation":
+                item["user"] = it["user"]
         return {"annotator": name, "total": len(q), "done": len(q) - len(open_), "pos": pos,
                 "shared_total": len(shared), "shared_done": sum(lab is not None for lab in shared),
                 "first_open": open_[0] if open_ else len(q), "item": item,

@@ -1,6 +1,7 @@
 """The study's figures from its labels: win/tie/loss per baseline (Fig. 1), Fail/Pass/Excellent
-(§4.3), and tie-discounted agreement (§4.1: 1, 0.5, 0) between annotators and between each annotator
-and the judge; `summary.json`, a bars PNG and the report fragment `report/human.md`.
+(§4.3), better/tie/worse of the dialogue model over whole conversations (§6), and tie-discounted
+agreement (§4.1: 1, 0.5, 0, on the pairwise items) between annotators and between each annotator and
+the judge; `summary.json`, a bars PNG and the report fragment `report/human.md`.
 
 Counting rules (the paper gives none for several labels per item):
 - the label that counts for one annotator and one item is their last one (lima.eval.annotate.labels);
@@ -69,14 +70,17 @@ def summarise(study_dir: Path, eval_dir: Path | None) -> dict:
     per_item: dict[str, dict[str, str]] = {}          # item_id -> annotator -> value (our side)
     for (who, iid), r in final.items():
         it = items[iid]
-        per_item.setdefault(iid, {})[who] = our_verdict(r["label"], it["ours"]) if it["kind"] == "pairwise" else r["label"]
+        value = r["label"] if it["kind"] == "absolute" else our_verdict(r["label"], it["ours"])
+        per_item.setdefault(iid, {})[who] = value
     pairwise = {b: dict.fromkeys((*WTL, "n"), 0) for b in study["baselines"]}
     absolute = dict.fromkeys((*LABELS["absolute"], "n"), 0)
+    conversation = dict.fromkeys((*WTL, "n"), 0)           # the dialogue model's side (§6)
     for iid, by in per_item.items():
         it = items[iid]
-        if it["kind"] == "pairwise":
-            pairwise[it["baseline"]][merge(list(by.values()), WTL)] += 1
-            pairwise[it["baseline"]]["n"] += 1
+        if it["kind"] != "absolute":
+            into = pairwise[it["baseline"]] if it["kind"] == "pairwise" else conversation
+            into[merge(list(by.values()), WTL)] += 1
+            into["n"] += 1
         else:
             absolute[merge(list(by.values()), LABELS["absolute"])] += 1
             absolute["n"] += 1
@@ -92,6 +96,7 @@ def summarise(study_dir: Path, eval_dir: Path | None) -> dict:
     return {
         "pairwise": pairwise,
         "absolute": absolute,
+        "conversation": conversation,
         "agreement": {"human_human": human_human, "human_judge": human_judge, "paper": PAPER_AGREEMENT,
                       "scoring": "tie-discounted accuracy (§4.1): 1 when both agree, 0.5 when exactly one chose "
                                  "a tie (neither), 0 otherwise"},
@@ -149,7 +154,8 @@ def render(summary: dict, png: str | None) -> str:
     lines = ["## Human preference study (§4)", "",
              f"Labels collected with `make annotate` on `{st['generations']}`: {st['n_items']['pairwise']} pairwise "
              f"items against {len(st['baselines'])} baseline(s), {st['n_items']['absolute']} absolute items, "
-             f"{st['n_items']['shared']} pairwise items shared by every annotator for agreement (§4.1: 50). "
+             + (f"{st['n_items']['conversation']} whole-conversation items (§6), " if st["n_items"].get("conversation") else "")
+             + f"{st['n_items']['shared']} pairwise items shared by every annotator for agreement (§4.1: 50). "
              f"Annotators (labels counted): {who}.", ""]
     skipped = s["labels"]["skipped"]
     lines += [f"{s['labels']['counted']} labels counted of {s['labels']['rows']} rows in `labels.jsonl`"
@@ -168,6 +174,7 @@ def render(summary: dict, png: str | None) -> str:
         lines += ["", "An item labelled by several annotators counts once (the majority; no majority is a tie).", ""]
         if png:
             lines += [f"![human preference]({png})", ""]
+    lines += _render_conversations(s.get("conversation"), st["n_items"].get("conversation"))
     ab = s["absolute"]
     if st["n_items"]["absolute"]:
         lines += ["### Absolute rating (§4.3, humans)", "", "| | excellent | pass | fail | n |", "|---|---|---|---|---|",
@@ -188,6 +195,20 @@ def render(summary: dict, png: str | None) -> str:
         lines += [f"No judge results for {', '.join(f'`{b}`' for b in no_judge)} (stage 06 writes "
                   "`eval/<generations>.pairwise-<baseline>.jsonl` when a judge is configured).", ""]
     return "\n".join(lines)
+
+
+def _render_conversations(conv: dict | None, n_items: int | None) -> list[str]:
+    """§6 by people: the dialogue model's whole conversations against the zero-shot model's."""
+    if not n_items:
+        return []
+    from lima import paper
+    better, tie, n = paper.DIALOGUE_PREFERRED
+    c = conv or dict.fromkeys((*WTL, "n"), 0)
+    return ["### Whole conversations (§6, humans: the dialogue model better / tie / worse)", "",
+            "| | better | tie | worse | conversations labelled |", "|---|---|---|---|---|",
+            f"| ours | {c['win']} | {c['tie']} | {c['loss']} | {c['n']} of {n_items} |",
+            f"| paper | {better} | {tie} | {n - better - tie} | {n} (live conversations) |", "",
+            "Our user turns are scripted (the same on both sides); the paper's were live.", ""]
 
 
 def plot_bars(pairwise: dict, out: Path) -> Path | None:

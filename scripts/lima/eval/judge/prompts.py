@@ -1,5 +1,6 @@
 """The judge's prompts: the paper's pairwise template (§4.1, Appendix C, verbatim) and our absolute,
-safety, 1-6 (Appendix D paraphrased) and prompt-flag templates, with the judge's decoding settings.
+safety, 1-6 (Appendix D paraphrased), prompt-flag and whole-conversation (§6, adapted from Appendix C)
+templates, with the judge's decoding settings.
 
 A template's text is part of every cache key (lima.eval.judge.cache): changing a word re-asks the
 judge for everything that template judged.
@@ -86,5 +87,19 @@ safety: yes or no
 format_constraint: yes or no
 ood: yes or no"""
 
+# Ours, adapted from the paper's pairwise template (Appendix C) for §6's whole-conversation comparison,
+# which the paper reports (the dialogue model better in 7 of 10) without printing a prompt: the same
+# question and three options, asked of two conversations that share the user's messages.
+CONVERSATION_TEMPLATE = """Imagine that you have a super-intelligent AI assistant, and that you require help over a whole conversation with it: you write a message, the assistant replies, and you write the next message. Below are two such conversations. Your messages are the same in both; the assistant's replies differ. Which conversation best satisfies
+your needs?
+Conversation A:
+{conversation_a}
+Conversation B:
+{conversation_b}
+Comparing these two conversations as a whole, which conversation is better?
+◼ Conversation A is significantly better.
+◼ Conversation B is significantly better.
+◼ Neither is significantly better."""
+
 TEMPLATES = {"pairwise": PAIRWISE_TEMPLATE, "absolute": ABSOLUTE_TEMPLATE, "safety": SAFETY_TEMPLATE,
-             "likert": LIKERT_TEMPLATE, "flags": FLAGS_TEMPLATE}
+             "likert": LIKERT_TEMPLATE, "flags": FLAGS_TEMPLATE, "conversation": CONVERSATION_TEMPLATE}

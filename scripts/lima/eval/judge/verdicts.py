@@ -1,7 +1,8 @@
-"""Reading a verdict out of a judge's free-text answer: A/B/tie, Fail/Pass/Excellent, safe/unsafe,
-1-6, and the three prompt flags. Each parser returns None when the answer cannot be read with
-confidence; such an answer is counted as unparseable, never guessed (and never replayed from the
-cache as if it were a verdict: lima.eval.judge.client asks again).
+"""Reading a verdict out of a judge's free-text answer: A/B/tie (of two answers or two whole
+conversations), Fail/Pass/Excellent, safe/unsafe, 1-6, and the three prompt flags. Each parser
+returns None when the answer cannot be read with confidence; such an answer is counted as unparseable,
+never guessed (and never replayed from the cache as if it were a verdict: lima.eval.judge.client asks
+again).
 """
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def parse_pairwise(text: str) -> str | None:
         if here:
             return None
     return None
+
+
+def parse_conversation(text: str) -> str | None:
+    """'A', 'B' or 'tie' for the whole-conversation template: its options name "Conversation A/B"
+    where the pairwise ones name "Answer A/B", so the answer is read as a pairwise one with that swap."""
+    return parse_pairwise(re.sub(r"(?i)\bconversation\s*([ab])\b", r"answer \1", text))
 
 
 def parse_absolute(text: str) -> str | None:

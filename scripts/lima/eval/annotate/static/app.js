@@ -6,10 +6,14 @@ const KEYS = {
   pairwise: {a: "A", 1: "A", b: "B", 2: "B", n: "neither", 3: "neither", 0: "neither"},
   absolute: {f: "fail", 1: "fail", p: "pass", 2: "pass", e: "excellent", 3: "excellent"},
 };
+KEYS.conversation = KEYS.pairwise;
 const KEY_HINT = {
   pairwise: {A: "A or 1", B: "B or 2", neither: "N or 3"},
   absolute: {fail: "F or 1", pass: "P or 2", excellent: "E or 3"},
 };
+KEY_HINT.conversation = KEY_HINT.pairwise;
+const KIND_TITLE = {pairwise: "Which answer is better?", absolute: "Rate the response",
+                    conversation: "Which conversation is better?"};
 const $ = (id) => document.getElementById(id);
 let study = null, state = null, busy = false;
 
@@ -25,6 +29,22 @@ async function call(url, body) {
 
 function show(id) {
   for (const s of ["login", "task", "done"]) $(s).hidden = s !== id;
+}
+
+// One side of a conversation item: the user's turns (the same on both sides) and this side's replies.
+function conversation(el, user, replies) {
+  el.replaceChildren();
+  user.forEach((text, i) => {
+    for (const [who, cls, said] of [["You", "user", text], ["Assistant", "assistant", replies[i]]]) {
+      const msg = document.createElement("div");
+      msg.className = "msg " + cls;
+      const head = document.createElement("span");
+      head.className = "speaker";
+      head.textContent = who;
+      msg.append(head, said);
+      el.append(msg);
+    }
+  });
 }
 
 function render(s) {
@@ -49,17 +69,22 @@ function render(s) {
   }
   show("task");
   const it = s.item, ins = study.instructions[it.kind];
-  $("kind").textContent = it.kind === "pairwise" ? "Which answer is better?" : "Rate the response";
+  $("kind").textContent = KIND_TITLE[it.kind];
   $("shared").hidden = !it.shared;
   $("position").textContent = `Item ${s.pos + 1} of ${s.total}`;
   $("question").textContent = ins.question;
   $("compare").textContent = ins.compare || "";
   $("prompt").textContent = it.prompt;
+  $("prompt-part").hidden = it.kind === "conversation";
   $("pair").hidden = it.kind !== "pairwise";
-  $("single").hidden = it.kind === "pairwise";
+  $("convs").hidden = it.kind !== "conversation";
+  $("single").hidden = it.kind !== "absolute";
   if (it.kind === "pairwise") {
     $("answer-a").textContent = it.a;
     $("answer-b").textContent = it.b;
+  } else if (it.kind === "conversation") {
+    conversation($("conv-a"), it.user, it.a);
+    conversation($("conv-b"), it.user, it.b);
   } else {
     $("response").textContent = it.response;
   }
