@@ -209,7 +209,8 @@ TRAIN_ARGS := --model $(MODEL) --train $(TRAIN_FILE) --dev $(LIMA_DATA)/dev.json
           $(if $(WEIGHT_DECAY),--weight-decay $(WEIGHT_DECAY)) \
           $(if $(RESID_DROPOUT),--resid-dropout $(RESID_DROPOUT)) $(if $(KEEP_EPOCHS),--keep-epochs $(KEEP_EPOCHS)) \
           $(if $(filter yes,$(ACTIVATION_CHECKPOINTING)),--activation-checkpointing) \
-          $(if $(filter yes,$(CPU_OFFLOAD)),--cpu-offload) --seed $(SEED)
+          $(if $(filter yes,$(CPU_OFFLOAD)),--cpu-offload) --seed $(SEED) \
+          $(if $(filter-out auto,$(KEEP_UNSHARDED)),--keep-unsharded $(KEEP_UNSHARDED))
 ifneq ($(TRACK_ARGS),)
 $(call remember_args,$(INTERIM)/.train-$(RUN).args,$(TRAIN_ARGS) --out $(TRAIN_OUT))
 endif

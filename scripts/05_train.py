@@ -39,8 +39,8 @@ from lima.errors import StageError
 from lima.progress import progress
 from lima.cli import run_main, setup_logging
 from lima.deps import project_sources
-from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, init_distributed, is_main,
-                              log0, peak_mem_mb, rank, world_size)
+from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, hold_gathered, init_distributed,
+                              is_main, log0, peak_mem_mb, rank, world_size)
 from lima.funnel import args_record
 from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
 from lima.train.loss import evaluate, micro_loss
@@ -88,6 +88,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--export-dtype", choices=("auto", "float32", "bfloat16"), default="auto", help="auto: bfloat16 on GPU, float32 on CPU")
     p.add_argument("--activation-checkpointing", action="store_true")
     p.add_argument("--cpu-offload", action="store_true", help="FSDP2 CPU offload of parameters, gradients and optimizer state")
+    p.add_argument("--keep-unsharded", choices=("auto", "yes", "no"), default="auto", help="keep each layer's gathered "
+                   "weights and gradients through the optimizer step (one gather and one reduce-scatter per step, not "
+                   "three collectives per micro-batch); auto: when the memory plan fits with it")
     p.add_argument("--stop-after-steps", type=int, default=0, help="stop (as if killed) after this many steps of this run; for resume tests")
     p.add_argument("--check", action="store_true", help="only check the inputs and that no other training holds --out, "
                    "in one plain process (make runs it before torchrun), then exit")
@@ -144,7 +147,7 @@ def check_inputs(args) -> int:
     return 0
 
 
-def plan_check(args, device=None) -> None:
+def plan_check(args, device=None):
     """Stop before loading when the memory plan does not fit (or only say so with --ignore-plan)."""
     check_model_dir(args.model)
     plan = plan_for_run(args, device)
@@ -152,6 +155,7 @@ def plan_check(args, device=None) -> None:
         check_fits(plan, args.model / "config.json")
     else:
         log0("memory plan: %s (--ignore-plan: training anyway)", verdict(plan))
+    return plan
 
 
 @dataclass
@@ -233,7 +237,10 @@ def train(args, device) -> int:
     if args.batch_size % (world * args.micro_batch_size) != 0:
         raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
                          f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
-    plan_check(args, device)        # before any weight is read
+    plan = plan_check(args, device)        # before any weight is read
+    # Every rank must gather alike: the layers stay unsharded only where every rank's plan said so.
+    args.keep_unsharded = all_reduce_sum([float(plan.settings.keep_unsharded)], device)[0] == world
+    log0("layers %s", "kept unsharded through each step" if args.keep_unsharded else "gathered per micro-batch")
     with hold_run_folder(args.out):
         return train_locked(args, device, world)
 
@@ -276,7 +283,8 @@ def train_locked(args, device, world) -> int:
                 continue
             t0 = time.perf_counter()
             ce_total, real, padded = 0.0, 0, 0
-            for slot in step.slots[rank()]:
+            for k, slot in enumerate(step.slots[rank()]):
+                hold_gathered(model, args.keep_unsharded, last=k == len(step.slots[rank()]) - 1)
                 weight = 1.0 if slot else 0.0
                 batch = collate([(train[i][0], train[i][1]) for i in slot] if slot else [dummy], pad_id)
                 ce, n_real, n_all = micro_loss(model, batch, device)
@@ -286,6 +294,7 @@ def train_locked(args, device, world) -> int:
                 ce_total += float(ce.detach()) * weight
                 real += n_real if slot else 0
                 padded += n_all if slot else 0
+            hold_gathered(model, args.keep_unsharded, last=None)
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(),
                                                        args.max_grad_norm if args.max_grad_norm > 0 else float("inf"))
             grad_norm = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT, TOY_TEXTS, run_script, write_rows
 from lima.errors import StageError
-from lima.train.memory_plan import GB, Settings, alternatives, make_plan, read_shape
+from lima.train.memory_plan import GB, Settings, alternatives, make_plan, plan_with_gathering, read_shape
 
 FIXTURES = ROOT / "tests" / "fixtures" / "llama"
 PAPER = Settings(nproc_per_node=8, nnodes=1, micro_batch=1, max_len=2048, batch_size=32,
@@ -66,6 +66,25 @@ def test_activation_checkpointing_is_named_when_it_alone_fits():
     assert alternatives(sh, two) == ["ACTIVATION_CHECKPOINTING=yes"]
     ablation = replace(PAPER, batch_size=64, activation_checkpointing=False)     # the 7B ablations
     assert make_plan(sh, ablation).fits
+
+
+def test_layers_stay_unsharded_through_the_step_only_where_the_plan_fits_with_it():
+    seven, big = shape("7b"), shape("65b")
+    kept = plan_with_gathering(seven, PAPER, "auto")            # 7B on 8 x 80 GB: room to keep every layer
+    assert kept.settings.keep_unsharded and kept.fits
+    gathered = make_plan(seven, PAPER)
+    extra = kept.device_total - gathered.device_total           # every layer's weights (bf16) + fp32 gradients
+    assert extra == pytest.approx((6 * seven.layers + 4 - 10) * seven.layer_params)
+    assert not plan_with_gathering(big, replace(PAPER, nnodes=4), "auto").settings.keep_unsharded
+    assert not plan_with_gathering(seven, replace(PAPER, cpu_offload=True), "auto").settings.keep_unsharded
+    assert not plan_with_gathering(seven, PAPER, "no").settings.keep_unsharded
+    # the 7B ablations would fit kept, but within 2% of the GPU: auto leaves that headroom alone
+    ablation = replace(PAPER, batch_size=64, activation_checkpointing=False)
+    assert make_plan(seven, replace(ablation, keep_unsharded=True)).fits
+    assert not plan_with_gathering(seven, ablation, "auto").settings.keep_unsharded
+    # asked for where it does not fit: the plan names the setting that does
+    forced = plan_with_gathering(big, replace(PAPER, nnodes=4), "yes")
+    assert not forced.fits and alternatives(big, forced.settings) == ["KEEP_UNSHARDED=no"]
 
 
 @pytest.mark.parametrize("config,needle", [

@@ -80,6 +80,19 @@ def shard_model(model, device: torch.device, *, cpu_offload: bool = False) -> No
     fully_shard(model, **kwargs)
 
 
+def hold_gathered(model, keep: bool, last: bool | None) -> None:
+    """Before each micro-batch of a step (`last` for the step's last one; None after the step, so a forward
+    outside training, such as the dev loss, reshards as usual). With `keep`, each layer gathered in the
+    first forward stays unsharded through the step and its gradient accumulates unsharded, reduce-scattered
+    once after the last backward: one gather and one reduce-scatter per step instead of a gather in forward,
+    another in backward and a reduce-scatter for every micro-batch (the memory plan counts what it holds)."""
+    if not keep:
+        return
+    model.set_reshard_after_forward(last is None)
+    model.set_requires_gradient_sync(last is not False)
+    model.set_reshard_after_backward(last is not False)
+
+
 def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)

@@ -73,6 +73,9 @@ RESID_DROPOUT ?=
 KEEP_EPOCHS ?=
 ACTIVATION_CHECKPOINTING ?= yes
 CPU_OFFLOAD ?= yes
+# auto: each layer stays gathered through the optimizer step when the memory plan fits with it (one
+# gather and one reduce-scatter per step instead of three collectives per micro-batch); yes / no force it.
+KEEP_UNSHARDED ?= auto
 # The plan is for GPUs even when made on a machine without one; a GPU's own memory wins when training.
 PLAN_DEVICE ?= gpu
 DEVICE_MEM_GB ?=

@@ -68,6 +68,9 @@ RESID_DROPOUT ?=
 KEEP_EPOCHS ?=
 ACTIVATION_CHECKPOINTING ?= no
 CPU_OFFLOAD ?= no
+# auto: each layer stays gathered through the optimizer step when the memory plan fits with it (one
+# gather and one reduce-scatter per step instead of three collectives per micro-batch); yes / no force it.
+KEEP_UNSHARDED ?= auto
 # The memory plan (make plan) for CPU processes in fp32; the host's memory is the budget.
 PLAN_DEVICE ?= cpu
 DEVICE_MEM_GB ?=

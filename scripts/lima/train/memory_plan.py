@@ -11,7 +11,9 @@ then the root; bf16 compute over fp32 master weights on GPUs, fp32 everywhere on
   size; on the host instead with CPU offload.
 - gathered buffers: the layer being computed and the one prefetched, unsharded in the compute dtype,
   plus in backward the layer's unsharded gradient and its fp32 reduce-scatter input; the root module
-  (embeddings, head) stays unsharded from forward to backward, with its gradient.
+  (embeddings, head) stays unsharded from forward to backward, with its gradient. When the layers are
+  kept unsharded through the step (`keep_unsharded`, lima.distributed.hold_gathered): every layer's
+  weights in the compute dtype and its gradient accumulated in fp32, plus one reduce-scatter input.
 - activations per token and layer of HF's LlamaDecoderLayer, counted from the tensors autograd saves:
   two RMSNorms (an fp32 copy, the normalised and the scaled output), q/k/v with rotary (rotate_half
   copies), the attention output (SDPA saves no score matrix), the SwiGLU's four intermediate tensors,
@@ -45,6 +47,8 @@ GPU_PROCESS_HOST = 3 * GB      # host memory of one GPU worker (Python, torch, C
 # One CPU worker's resident memory before any model (Python, torch, transformers, gloo, tokenizer):
 # 245 MB measured on the 2-core test machine; rounded up for the data and the tokenizer.
 CPU_PROCESS = 0.35 * GB
+# KEEP_UNSHARDED=auto keeps the layers gathered through the step only when that plan leaves this much room.
+AUTO_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Settings:
     gpu: bool = True
     device_mem_gb: float = 80.0
     host_mem_gb: float = 0.0
+    keep_unsharded: bool = False
 
     @property
     def world(self) -> int:
@@ -172,7 +177,11 @@ def make_plan(shape: Shape, s: Settings) -> Plan:
     target = plan.host if offloaded else plan.device
     for k, v in states.items():
         target[k + (" on the host" if offloaded else "")] = v * (s.nproc_per_node if offloaded else 1)
-    plan.device["gathered layers (2 unsharded + grad + fp32 reduce-scatter)"] = (3 * e + 4) * shape.layer_params
+    if s.keep_unsharded:
+        plan.device["every layer kept unsharded (weights + fp32 gradients)"] = (
+            (e + 4) * shape.layers + 4) * shape.layer_params
+    else:
+        plan.device["gathered layers (2 unsharded + grad + fp32 reduce-scatter)"] = (3 * e + 4) * shape.layer_params
     plan.device["root unsharded (embeddings, head) + its gradient"] = 2 * e * shape.root_params
     act = layer_activation_bytes(shape, e) * tokens
     if s.activation_checkpointing:
@@ -220,8 +229,10 @@ def valid_worlds(s: Settings):
 
 
 def alternatives(shape: Shape, s: Settings) -> list[str]:
-    """The smallest change along each axis that fits: checkpointing, more nodes, CPU offload."""
-    out = []
+    """The smallest change that fits: gathering per micro-batch, checkpointing, more nodes, CPU offload."""
+    if s.keep_unsharded and make_plan(shape, replace(s, keep_unsharded=False)).fits:
+        return ["KEEP_UNSHARDED=no"]
+    s, out = replace(s, keep_unsharded=False), []
     if not s.activation_checkpointing and make_plan(shape, replace(s, activation_checkpointing=True)).fits:
         return ["ACTIVATION_CHECKPOINTING=yes"]
     ac = replace(s, activation_checkpointing=True)
@@ -268,7 +279,8 @@ def format_plan(plan: Plan, measured_mb: float | None = None) -> str:
              f"  settings: {s.nnodes} node(s) × {s.nproc_per_node} {'GPUs' if s.gpu else 'CPU processes'} "
              f"(world {s.world}), micro-batch {s.micro_batch} × {s.max_len} tokens, activation checkpointing "
              f"{'on' if s.activation_checkpointing else 'off'}, CPU offload {'on' if s.cpu_offload and s.gpu else 'off'}, "
-             f"{'bf16 compute over fp32 weights' if s.gpu else 'fp32'}",
+             f"{'bf16 compute over fp32 weights' if s.gpu else 'fp32'}, layers "
+             f"{'kept unsharded through each step' if s.keep_unsharded else 'gathered per micro-batch'}",
              f"  {'per GPU' if s.gpu else 'per process'}:"]
     lines += [f"    {k:<62} {v / GB:9.2f} GB" for k, v in plan.device.items()]
     lines.append(f"    {'total' + (' (what torch.cuda.max_memory_allocated reports)' if s.gpu else ''):<62} "
@@ -322,8 +334,16 @@ def plan_for_run(args, device=None) -> Plan:
     if mem is None and gpu and args.plan_device == "auto":
         import torch
         mem = device_memory_gb(torch.device("cuda", 0))
-    return make_plan(shape, Settings(nproc_per_node=nproc, nnodes=nnodes, micro_batch=args.micro_batch_size,
-                                     max_len=args.max_len, batch_size=args.batch_size,
-                                     activation_checkpointing=args.activation_checkpointing,
-                                     cpu_offload=args.cpu_offload, gpu=gpu, device_mem_gb=mem or 80.0,
-                                     host_mem_gb=args.host_mem_gb or 0.0))
+    s = Settings(nproc_per_node=nproc, nnodes=nnodes, micro_batch=args.micro_batch_size, max_len=args.max_len,
+                 batch_size=args.batch_size, activation_checkpointing=args.activation_checkpointing,
+                 cpu_offload=args.cpu_offload, gpu=gpu, device_mem_gb=mem or 80.0, host_mem_gb=args.host_mem_gb or 0.0)
+    return plan_with_gathering(shape, s, getattr(args, "keep_unsharded", "no"))
+
+
+def plan_with_gathering(shape: Shape, s: Settings, mode: str) -> Plan:
+    """KEEP_UNSHARDED: `yes`/`no` as asked; `auto` keeps the layers unsharded through each step (a speed-up:
+    docs/benchmarks.md) when that plan stays within AUTO_SHARE of the memory, never with CPU offload."""
+    kept = make_plan(shape, replace(s, keep_unsharded=True))
+    roomy = kept.device_total <= AUTO_SHARE * kept.device_budget and kept.host_total <= AUTO_SHARE * kept.host_budget
+    keep = mode == "yes" or (mode == "auto" and not (s.cpu_offload and s.gpu) and roomy)
+    return kept if keep else make_plan(shape, replace(s, keep_unsharded=False))

@@ -66,7 +66,8 @@ def child_argv(args, work: Path, world: int) -> list[str]:
             "--batch-size", world * args.micro_batch_size, "--micro-batch-size", args.micro_batch_size,
             "--lr", args.lr, "--final-lr", args.final_lr, "--weight-decay", args.weight_decay, "--beta2", args.beta2,
             "--max-len", args.max_len, "--resid-dropout", args.resid_dropout, "--max-grad-norm", args.max_grad_norm,
-            "--seed", args.seed, "--keep-epochs", "last", "--export-dtype", args.export_dtype]
+            "--seed", args.seed, "--keep-epochs", "last", "--export-dtype", args.export_dtype,
+            "--keep-unsharded", args.keep_unsharded]
     argv += ["--activation-checkpointing"] * args.activation_checkpointing + ["--cpu-offload"] * args.cpu_offload
     argv += ["--ignore-plan"] * args.ignore_plan
     for flag, value in (("--device-mem-gb", args.device_mem_gb), ("--host-mem-gb", args.host_mem_gb)):
