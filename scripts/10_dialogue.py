@@ -18,7 +18,8 @@ from pathlib import Path
 from lima.errors import StageError
 from lima.cli import run_main, setup_logging
 from lima.eval.conversations import judge_conversations, pair_conversations, summarize_conversations
-from lima.eval.dialogue import generate_file, judge_dialogue, read_scripted_conversations, render_report, summarize_labels
+from lima.eval.dialogue import (earlier_judgments, generate_file, judge_dialogue, read_scripted_conversations,
+                                render_report, responses_key, summarize_labels)
 from lima.eval.judge.config import add_judge_args, judge_errors, resolve
 from lima.eval.generation.metrics import generation_metrics
 from lima.eval.preference.report import NO_JUDGE_LINE
@@ -106,9 +107,13 @@ def main(argv=None) -> int:
     write_jsonl(args.out / "eval" / "conversations.jsonl", pairs)
 
     # ---- judge every assistant turn, then each whole conversation once
-    judge_info, compared = judge_all(args, judge, systems, pairs) if judge.enabled else (None, None)
-    if not judge.enabled:
-        print(f"judge: {NO_JUDGE}")
+    key = responses_key({k: s["gens"] for k, s in systems.items()})
+    if judge.enabled:
+        judge_info, compared = judge_all(args, judge, systems, pairs)
+    else:
+        judge_info, compared = earlier_judgments(args.out / "eval" / "dialogue.json", key, systems)
+        print(f"judge: {NO_JUDGE}" + ("; the judged figures of an earlier run of these same responses are kept"
+                                      if judge_info else ""))
 
     # ---- summary, report (last: the Make target)
     for s in systems.values():
@@ -116,6 +121,7 @@ def main(argv=None) -> int:
     summary = {"conversations": args.conversations.as_posix(), "n_conversations": len(convs),
                "n_turns": sum(len(c["turns"]) for c in convs), "skipped": dict(counts),
                "decoding": decoding.to_dict(), "seed": args.seed, "judge": judge_info, "systems": systems,
+               "responses_key": key,
                "conversation_pairs": {"file": (args.out / "eval" / "conversations.jsonl").as_posix(), "n": len(pairs),
                                       "skipped": dict(unpaired)},
                "conversations_compared": compared}

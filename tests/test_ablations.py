@@ -277,12 +277,22 @@ def test_dialogue_turns_are_generated_in_context_and_each_is_labelled(world, tmp
     assert "| paper: LIMA + 30 dialogues vs LIMA (10 live conversations) | 7 | 3 | 0 | 10 |" in report
     assert "| `scripted/02` | 2 |" in report and "scripted where the paper's were live" in report
 
-    # no judge: generations reused, metrics, and one line saying how to configure the judge
+    # no judge, same responses (a rerun after a source change, the judge's URL unset): generations reused,
+    # the earlier run's judged figures kept and said to be earlier
     before = {p.name: p.stat().st_mtime_ns for p in (out / "generations").glob("*.jsonl")}
     run_script("10_dialogue.py", "--zero-shot", world / "run" / "epoch_01", "--dialogue", world / "run" / "epoch_02",
                "--conversations", world / "scripted.jsonl", "--out", out, "--max-new-tokens", "12", "--judge-url", "",
-               "--report", out / "report" / "plain.md")
+               "--report", out / "report" / "kept.md")
     assert {p.name: p.stat().st_mtime_ns for p in (out / "generations").glob("*.jsonl")} == before
+    kept = (out / "report" / "kept.md").read_text()
+    assert "judge-1` (in an earlier run of these same responses" in kept and "n/a" not in kept
+    again = json.loads((out / "eval" / "dialogue.json").read_text())
+    assert again["conversations_compared"] == compared
+    assert again["systems"]["dialogue"]["judged"] == summary["systems"]["dialogue"]["judged"]
+    # no judge, other responses: nothing judged is shown, and one line says how to configure the judge
+    run_script("10_dialogue.py", "--zero-shot", world / "run" / "epoch_01", "--dialogue", world / "run" / "epoch_02",
+               "--conversations", world / "scripted.jsonl", "--out", out, "--max-new-tokens", "6", "--judge-url", "",
+               "--report", out / "report" / "plain.md")
     plain = (out / "report" / "plain.md").read_text()
     assert "JUDGE_BASE_URL" in plain and "make dialogue" in plain and "n/a" in plain
     assert "Not judged (no judge)" in plain and json.loads((out / "eval" / "dialogue.json").read_text())[

@@ -10,6 +10,8 @@ prompts (a conversation of one turn), which the format ablation uses.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import Counter
 from pathlib import Path
@@ -172,6 +174,28 @@ def summarize_labels(items: list[dict], within: int = 3) -> dict:
     return out
 
 
+def responses_key(gens_by_system: dict[str, list[dict]]) -> str:
+    """A fingerprint of both models' answers: judgments of other answers are out of date."""
+    blob = json.dumps({k: sorted((g["id"], g["turn"], g["response"]) for g in gens)
+                       for k, gens in sorted(gens_by_system.items())}, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def earlier_judgments(summary_path: Path, key: str, systems: dict) -> tuple[dict | None, dict | None]:
+    """Without a judge this run, the judged figures of an earlier run of the same responses (`key`),
+    so a rerun for another reason (a source change, the judge's URL unset) does not drop them from the
+    report: each system's `judged` filled in; (the judge's record, the whole-conversation summary)."""
+    try:
+        old = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, None
+    if not old.get("judge") or old.get("responses_key") != key or set(old.get("systems", {})) != set(systems):
+        return None, None
+    for name, s in systems.items():
+        s["judged"] = old["systems"][name].get("judged")
+    return {**old["judge"], "kept_from_earlier_run": True}, old.get("conversations_compared")
+
+
 def render_report(summary: dict, no_judge_line: str) -> str:
     """report/dialogue.md: our labels beside the paper's (§6)."""
     systems = summary["systems"]
@@ -200,7 +224,10 @@ def render_report(summary: dict, no_judge_line: str) -> str:
         within = {k: s["judged"].get("conversations_failing_within_3_turns") for k, s in systems.items() if s.get("judged")}
         lines += ["Conversations with a Fail in their first 3 turns (the paper: 6 of 10 for zero-shot LIMA): "
                   + ", ".join(f"{k} {v}" for k, v in within.items()) + ".",
-                  f"Judge `{summary['judge']['model']}` with our turn-level prompt (the §4.3 labels read in the "
+                  f"Judge `{summary['judge']['model']}`"
+                  + (" (in an earlier run of these same responses: this run had no judge)"
+                     if summary["judge"].get("kept_from_earlier_run") else "")
+                  + " with our turn-level prompt (the §4.3 labels read in the "
                   "context of the conversation; the paper's annotators were people). Unparseable answers are "
                   "counted apart: " + ", ".join(f"{k} {s['judged']['unparseable']}" for k, s in systems.items()
                                                if s.get("judged")) + ".", ""]
