@@ -18,7 +18,7 @@ weight is read, the memory plan (lima/train/memory_plan.py, from config.json alo
 from __future__ import annotations
 
 # First, before torch: lifeline reads the launcher's pid at import (see lima/train/lifeline.py).
-from lima.train.lifeline import run_lock  # isort: skip
+from lima.train.lifeline import catch_stop_signal, run_lock, stop_requested  # isort: skip
 
 import argparse
 import contextlib
@@ -52,6 +52,7 @@ from lima.train.data import read_conversations, render_all
 from lima.train.report import plot_training, write_report_fragment
 
 log = logging.getLogger("lima.train")
+STOPPED_EXIT = 75       # EX_TEMPFAIL: not finished, run again (make stops here; a Slurm job requeues itself)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -233,6 +234,7 @@ def train(args, device) -> int:
     if args.batch_size % (world * args.micro_batch_size) != 0:
         raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
                          f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
+    catch_stop_signal()             # SIGTERM: save the state at the next step and stop (Slurm's requeue)
     plan_check(args, device)        # before any weight is read
     with hold_run_folder(args.out):
         return train_locked(args, device, world)
@@ -265,7 +267,7 @@ def train_locked(args, device, world) -> int:
     model.train()
     lengths, targets = [len(i) for i, _, _ in train], [t for _, _, t in train]
     dummy = (train[0][0], train[0][1])
-    steps_this_run = 0
+    steps_this_run, stop = 0, 0.0
     bar = progress(total=total_steps, initial=start_step, desc="train", unit="step", disable=not is_main() or None)
     for epoch in range(start_step // n_steps, args.epochs):
         plan = plan_epoch(lengths, targets, batch_size=args.batch_size, world=world,
@@ -294,7 +296,8 @@ def train_locked(args, device, world) -> int:
                 group["lr"] = lr
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            ce_total, real, padded = all_reduce_sum([ce_total, real, padded], device)
+            # Any rank's SIGTERM stops every rank after this same step.
+            ce_total, real, padded, stop = all_reduce_sum([ce_total, real, padded, float(stop_requested())], device)
             dt = time.perf_counter() - t0
             if is_main():
                 row = {"kind": "step", "step": step.index, "epoch": epoch + 1, "loss": round(ce_total / step.n_target, 6),
@@ -312,15 +315,30 @@ def train_locked(args, device, world) -> int:
             if args.stop_after_steps and steps_this_run >= args.stop_after_steps:
                 log0("stopping after %d steps (--stop-after-steps)", steps_this_run)
                 return 0
+            if stop and not last_of_epoch:
+                state.save(model, optimizer, step.index + 1)
+                return stopped(args, step.index + 1, total_steps)
         end_of_epoch(args, model, data, epoch, keep, metrics_path, device,
                      info={"step": (epoch + 1) * n_steps, "fingerprint": fp})
         state.save(model, optimizer, (epoch + 1) * n_steps)
+        if stop and epoch + 1 < args.epochs:        # asked during the epoch's last step: its end is done too
+            return stopped(args, (epoch + 1) * n_steps, total_steps)
 
     if is_main():
         bar.close()
         finish(args, data, keep, metrics_path, total_steps, world, fp, info)
     torch.distributed.barrier()
     return 0
+
+
+def stopped(args, next_step: int, total_steps: int) -> int:
+    """After a SIGTERM, the state saved: rank 0 writes `STOPPED` (the Slurm job requeues itself on it)."""
+    if is_main():
+        with atomic_write(args.out / "STOPPED") as f:
+            f.write(f"stopped by SIGTERM; resumes at step {next_step} of {total_steps}\n")
+        log.warning("stopped by SIGTERM: state saved, a rerun resumes at step %d of %d", next_step, total_steps)
+    torch.distributed.barrier()
+    return STOPPED_EXIT
 
 
 def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> None:

@@ -217,6 +217,7 @@ def restart_outputs(out: Path, metrics_path: Path, start_step: int, steps_per_ep
     out.mkdir(parents=True, exist_ok=True)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     (out / "TRAINED").unlink(missing_ok=True)
+    (out / "STOPPED").unlink(missing_ok=True)
     kept = []
     if start_step and metrics_path.exists():
         done_epochs = start_step // steps_per_epoch
