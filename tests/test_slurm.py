@@ -18,7 +18,9 @@ import torch
 from conftest import ROOT, read_export
 from slurm_cluster import slurm  # noqa: F401  (the fixture)
 
+from lima.errors import StageError
 from lima.slurm import Job, render
+from lima.train.lifeline import run_lock
 
 SUBMIT = str(ROOT / "scripts" / "slurm" / "submit.py")
 TRAIN = "scripts/05_train.py"
@@ -93,15 +95,22 @@ def test_a_job_stopped_by_sigterm_requeues_itself_and_ends_as_if_never_stopped(s
     jid = job_id(submit(env, "lima-train-stopped", out).stdout)
     results = out.with_name(out.name + "_results") / "train_metrics.jsonl"
     end = time.monotonic() + 300
-    while not (results.exists() and results.read_text().count('"step"') >= 10):
+    while not (results.exists() and results.read_text().count('"kind": "step"') >= 10):
         assert time.monotonic() < end and slurm.job_state(jid) in ("PENDING", "RUNNING"), slurm.job_state(jid)
         time.sleep(0.3)
-    # while it trains, a second submission for the same run is refused, naming the job
-    second = submit(env, "lima-train-again", out, check=False)
-    assert second.returncode == 2 and "submitted job" not in second.stdout
-    assert f"another training is writing this run: Slurm job {jid}, pid " in second.stderr
+    # while it trains, the run lock names the job, and a second submission is refused
+    with pytest.raises(StageError, match=f"another training is writing this run: Slurm job {jid}, pid "):
+        with run_lock(out):
+            pass
+    second = submit(env, "lima-train-stopped", out, check=False)
+    assert second.returncode == 2 and second.stdout == ""
+    assert second.stderr.strip() == f"error: lima-train-stopped: job {jid} of this name is already running; " \
+                                    f"wait for it or `scancel {jid}`"
 
     slurm.run("scancel", "--signal=TERM", jid)
+    # Slurm holds a requeued job back two minutes (its begin time); the test lets it start at once
+    slurm.wait_job(jid, ("PENDING",), 120)
+    slurm.run("scontrol", "update", f"JobId={jid}", "StartTime=now")
     slurm.wait_job(jid, ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), 400)
     log = (d / "slurm" / f"lima-train-stopped-{jid}.out").read_text()
     assert slurm.job_state(jid) == "COMPLETED", log[-4000:]

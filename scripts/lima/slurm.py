@@ -103,12 +103,16 @@ def queued(name: str) -> list[tuple[str, str]]:
     return [tuple(line.split()[:2]) for line in out.splitlines() if line.strip()]
 
 
+def refuse_queued(name: str) -> None:
+    """A job of the same name still queued or running refuses a second one (the run lock sees only a
+    running training, not a pending job)."""
+    for job_id, state in queued(name):
+        raise StageError(name, f"job {job_id} of this name is already {state.lower()}; wait for it or "
+                               f"`scancel {job_id}`")
+
+
 def submit(job: Job, script: str) -> str:
-    """sbatch the script; the job id. A job of the same name still queued is refused (the run lock only
-    sees a running one)."""
-    for job_id, state in queued(job.name):
-        raise StageError(job.name, f"job {job_id} of this name is already {state.lower()}; wait for it or "
-                                   f"`scancel {job_id}`")
+    """sbatch the script; the job id."""
     job.log_dir.mkdir(parents=True, exist_ok=True)
     out = _slurm("sbatch", "--parsable", *job.sbatch_args, input=script)
     return out.strip().split(";")[0]

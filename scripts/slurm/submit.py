@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # scripts/, for `
 
 from lima.cli import run_main, setup_logging  # noqa: E402
 from lima.errors import StageError  # noqa: E402
-from lima.slurm import DONE_STATES, Job, follow, render, submit  # noqa: E402
+from lima.slurm import DONE_STATES, Job, follow, refuse_queued, render, submit  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,6 +60,8 @@ def main(argv=None) -> int:
               nnodes=args.nnodes, nproc=args.nproc, gpus_per_node=args.gpus_per_node, partition=args.partition,
               time=args.time, grace=args.grace, log_dir=args.log_dir, run_dir=args.run_dir,
               sbatch_args=shlex.split(args.sbatch_args))
+    if not args.dry_run:
+        refuse_queued(job.name)
     if job.command:         # the plan, the inputs and the run lock, before anything is submitted
         check = subprocess.run([sys.executable, job.command[0], "--check", *job.command[1:]])
         if check.returncode != 0:
