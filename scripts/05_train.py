@@ -23,6 +23,7 @@ from lima.train.lifeline import catch_stop_signal, run_lock, stop_requested  # i
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -42,8 +43,9 @@ from lima.deps import project_sources
 from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, init_distributed, is_main,
                               log0, peak_mem_mb, rank, world_size)
 from lima.funnel import args_record
-from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
+from lima.io import atomic_write, read_jsonl, write_json
 from lima.train.loss import evaluate, micro_loss
+from lima.train.metrics_log import Board, MetricsLog, check_available
 from lima.train.preflight import run_preflight
 from lima.train.memory_plan import check_fits, format_plan, measured_peak_mb, plan_for_run, verdict
 from lima.train.model import build_model, check_model_dir, load_tokenizer
@@ -89,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--export-dtype", choices=("auto", "float32", "bfloat16"), default="auto", help="auto: bfloat16 on GPU, float32 on CPU")
     p.add_argument("--activation-checkpointing", action="store_true")
     p.add_argument("--cpu-offload", action="store_true", help="FSDP2 CPU offload of parameters, gradients and optimizer state")
+    p.add_argument("--tensorboard", action="store_true", help="rank 0 also writes the metrics as TensorBoard event "
+                   "files in --results/tensorboard (needs requirements-tensorboard.txt)")
     p.add_argument("--stop-after-steps", type=int, default=0, help="stop (as if killed) after this many steps of this run; for resume tests")
     p.add_argument("--check", action="store_true", help="only check the inputs and that no other training holds --out, "
                    "in one plain process (make runs it before torchrun), then exit")
@@ -148,6 +152,8 @@ def check_inputs(args) -> int:
 def plan_check(args, device=None) -> None:
     """Stop before loading when the memory plan does not fit (or only say so with --ignore-plan)."""
     check_model_dir(args.model)
+    if args.tensorboard:
+        check_available()
     plan = plan_for_run(args, device)
     if plan.fits or not args.ignore_plan:
         check_fits(plan, args.model / "config.json")
@@ -259,8 +265,15 @@ def train_locked(args, device, world) -> int:
     state = Resumable(args.out / "state", fp, world)
     start_step = state.resume(model, optimizer, total_steps)
     metrics_path = args.results / "train_metrics.jsonl"
+    log_row = None
     if is_main():
         restart_outputs(args.out, metrics_path, start_step, n_steps)
+        write_json(args.results / "train_start.json", {   # what `make status` needs beside the metrics
+            "total_steps": total_steps, "steps_per_epoch": n_steps, "epochs": args.epochs, "start_step": start_step,
+            "world_size": world, "started": time.time(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+            "slurm_restart": int(os.environ.get("SLURM_RESTART_COUNT") or 0)})
+        board = Board(args.results / "tensorboard", start_step, n_steps) if args.tensorboard else None
+        log_row = MetricsLog(metrics_path, board)
     torch.distributed.barrier()
 
     # ---- the loop
@@ -302,10 +315,11 @@ def train_locked(args, device, world) -> int:
             if is_main():
                 row = {"kind": "step", "step": step.index, "epoch": epoch + 1, "loss": round(ce_total / step.n_target, 6),
                        "lr": lr, "grad_norm": round(grad_norm, 6), "tokens_per_s": round(real / dt, 1),
-                       "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1)}
+                       "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1),
+                       "step_s": round(dt, 4), "time": round(time.time(), 1)}
                 if peak_flops:      # model FLOPs utilisation, 6·N per token (forward and backward)
                     row["mfu"] = round(6 * info["n_params"] * (padded / dt) / (peak_flops * world), 4)
-                append_jsonl(metrics_path, row)
+                log_row(row)
                 bar.update(1)
                 bar.set_postfix(loss=f"{ce_total / step.n_target:.3f}", lr=f"{lr:.2e}")
             steps_this_run += 1
@@ -318,7 +332,7 @@ def train_locked(args, device, world) -> int:
             if stop and not last_of_epoch:
                 state.save(model, optimizer, step.index + 1)
                 return stopped(args, step.index + 1, total_steps)
-        end_of_epoch(args, model, data, epoch, keep, metrics_path, device,
+        end_of_epoch(args, model, data, epoch, keep, log_row, device,
                      info={"step": (epoch + 1) * n_steps, "fingerprint": fp})
         state.save(model, optimizer, (epoch + 1) * n_steps)
         if stop and epoch + 1 < args.epochs:        # asked during the epoch's last step: its end is done too
@@ -326,6 +340,7 @@ def train_locked(args, device, world) -> int:
 
     if is_main():
         bar.close()
+        log_row.close()
         finish(args, data, keep, metrics_path, total_steps, world, fp, info)
     torch.distributed.barrier()
     return 0
@@ -341,7 +356,7 @@ def stopped(args, next_step: int, total_steps: int) -> int:
     return STOPPED_EXIT
 
 
-def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> None:
+def end_of_epoch(args, model, data, epoch, keep, log_row, device, info) -> None:
     """Collective: dev (and --ppl-set) perplexity, and the model-only export of a kept epoch."""
     pad_id = data.tokenizer.pad_token_id
     dev_loss, dev_ppl = evaluate(model, data.dev, pad_id, args.micro_batch_size, device)
@@ -355,7 +370,7 @@ def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> 
                      info={"epoch": epoch + 1, "step": info["step"], **row,
                            "args": args_record(args), "fingerprint": info["fingerprint"]})
     if is_main():
-        append_jsonl(metrics_path, row)
+        log_row(row)
 
 
 def export_dtype(args, device) -> torch.dtype:

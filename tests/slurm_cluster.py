@@ -145,13 +145,13 @@ class SlurmCluster:
         return "UNKNOWN"
 
     def wait_job(self, job_id: str, states: tuple[str, ...], timeout: float) -> str:
-        state = ["?"]
-
-        def reached():
-            state[0] = self.job_state(job_id)
-            return state[0] in states
-        self._wait(reached, timeout, f"job {job_id} to reach {states} (last {state[0]})")
-        return state[0]
+        end = time.monotonic() + timeout
+        while (state := self.job_state(job_id)) not in states:
+            if time.monotonic() > end:
+                raise RuntimeError(f"timed out after {timeout} s waiting for job {job_id} to reach {states} "
+                                   f"(it is {state})\n" + self.logs())
+            time.sleep(0.3)
+        return state
 
     def stop(self) -> None:
         """Cancel what is left, then stop the daemons (slurmd, slurmctld, munged) by PID."""

@@ -109,7 +109,8 @@ def test_a_job_stopped_by_sigterm_requeues_itself_and_ends_as_if_never_stopped(s
 
     slurm.run("scancel", "--signal=TERM", jid)
     # Slurm holds a requeued job back two minutes (its begin time); the test lets it start at once
-    slurm.wait_job(jid, ("PENDING",), 120)
+    assert slurm.wait_job(jid, ("PENDING", "COMPLETED", "FAILED", "CANCELLED"), 120) == "PENDING", \
+        (d / "slurm" / f"lima-train-stopped-{jid}.out").read_text()[-4000:]
     slurm.run("scontrol", "update", f"JobId={jid}", "StartTime=now")
     slurm.wait_job(jid, ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), 400)
     log = (d / "slurm" / f"lima-train-stopped-{jid}.out").read_text()
@@ -182,3 +183,16 @@ def test_the_script_passes_every_word_to_torchrun_as_it_was(tmp_path):
     (run_dir / "STOPPED").write_text("stopped\n")          # the training saved and stopped: requeue
     subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True)
     assert (tmp_path / "requeued").exists()
+
+
+@pytest.mark.slow
+def test_a_one_node_job_runs_make_with_the_variables_of_the_command_line(slurm, tmp_path):
+    """make slurm-preflight / slurm-eval: one Make in the job, not the login Make's flags."""
+    r = subprocess.run([sys.executable, SUBMIT, "--name", "lima-make", "--log-dir", str(tmp_path), "--wait",
+                        "--make", "variables", "SEED=7", "JUDGE_MODEL=it's a model"],
+                       cwd=ROOT, env={**slurm.env, "MAKEFLAGS": "-j99 --jobserver-auth=3,4"},
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    log = (tmp_path / f"lima-make-{job_id(r.stdout)}.out").read_text()
+    assert "SEED = 7" in log.splitlines() and "JUDGE_MODEL = it's a model" in log.splitlines(), log
+    assert "jobserver" not in log

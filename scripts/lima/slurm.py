@@ -75,7 +75,9 @@ def render(job: Job) -> str:
             *directives(job), "set -uo pipefail", f"cd {q(str(job.workdir.resolve()))}",
             'echo "job $SLURM_JOB_ID, restart ${SLURM_RESTART_COUNT:-0}, nodes $SLURM_JOB_NODELIST, $(date)"']
     if job.make_goal:
-        return "\n".join(head + [f"srun --ntasks=1 make {' '.join(map(q, job.make_goal))}", ""])
+        # One Make, on one node; not the login Make's jobserver or flags (sbatch passes its environment on).
+        return "\n".join(head + [f"srun --ntasks=1 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make "
+                                 f"{' '.join(map(q, job.make_goal))}", ""])
     stopped = q(str(job.run_dir / "STOPPED")) if job.run_dir else ""
     # Words with `$` are this module's own, expanded by the batch shell; every other word is quoted.
     torchrun = q(job.python) + " " + " ".join(f'"{w}"' if "$" in w else q(w) for w in [
