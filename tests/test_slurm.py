@@ -129,11 +129,13 @@ def test_a_job_stopped_by_sigterm_requeues_itself_and_ends_as_if_never_stopped(s
 
 @pytest.mark.slow
 def test_a_plan_that_does_not_fit_is_refused_before_sbatch(toy, tmp_path):
-    """No Slurm needed: an sbatch on PATH that would record its call is never called."""
+    """No Slurm needed: an sbatch on PATH that would record its call is never called (squeue: an empty queue)."""
     (tmp_path / "bin").mkdir()
     fake = tmp_path / "bin" / "sbatch"
     fake.write_text(f"#!/bin/sh\ntouch {tmp_path}/sbatch_called\necho 1\n")
-    fake.chmod(0o755)
+    (tmp_path / "bin" / "squeue").write_text("#!/bin/sh\nexit 0\n")
+    for f in (tmp_path / "bin").iterdir():
+        f.chmod(0o755)
     out = tmp_path / "run"
     cmd = [sys.executable, SUBMIT, "--name", "lima-train-big", "--nnodes", "2", "--nproc", "1", "--run-dir", str(out),
            "--log-dir", str(tmp_path / "slurm"), "--", TRAIN, *train_args(toy, out), "--host-mem-gb", "0.2"]
