@@ -240,9 +240,9 @@ def train(args, device) -> int:
     if args.batch_size % (world * args.micro_batch_size) != 0:
         raise StageError("--batch-size", f"{args.batch_size} is not a multiple of world size × micro-batch "
                          f"({world} × {args.micro_batch_size}); change --micro-batch-size or the number of processes")
-    catch_stop_signal()             # SIGTERM: save the state at the next step and stop (Slurm's requeue)
     plan_check(args, device)        # before any weight is read
-    with hold_run_folder(args.out):
+    # SIGTERM: save the state at the next step and stop (Slurm's requeue)
+    with catch_stop_signal(), hold_run_folder(args.out):
         return train_locked(args, device, world)
 
 

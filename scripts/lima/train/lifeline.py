@@ -33,9 +33,16 @@ LOCK_NAME = ".train.lock"
 _stop_signal: list[str] = []
 
 
-def catch_stop_signal() -> None:
-    """From now on SIGTERM only records that a stop was asked for; the training loop polls it."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: _stop_signal.append(signal.Signals(signum).name))
+@contextlib.contextmanager
+def catch_stop_signal():
+    """Within the block SIGTERM only records that a stop was asked for; the training loop polls it. The
+    previous handler comes back after (a process that trains in-process, a test, forks pools later)."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: _stop_signal.append(signal.Signals(signum).name))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop_signal.clear()
 
 
 def stop_requested() -> bool:
