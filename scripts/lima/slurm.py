@@ -87,7 +87,7 @@ def render(job: Job) -> str:
         'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
         f"port=$({q(job.python)} -c {q(FREE_PORT)})",
         'echo "rendezvous on $head:$port"',
-        "# One task per node; each is a torchrun agent whose node rank is its Slurm task rank.",
+        "# One task per node, each a torchrun agent; the c10d rendezvous assigns the ranks (--node_rank: for the log).",
         "srun --kill-on-bad-exit=1 bash -c 'exec \"$0\" -m torch.distributed.run --node_rank \"$SLURM_PROCID\" \"$@\"' \\",
         f"    {torchrun} \\",
         "    " + " ".join(map(q, job.command)),
