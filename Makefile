@@ -30,7 +30,7 @@ DEPS_MK := .deps/scripts.mk
 PROJECT_PY := $(wildcard scripts/[0-9][0-9]_*.py) $(shell find scripts/lima -name '*.py' 2>/dev/null)
 $(DEPS_MK): $(PROJECT_PY) scripts/tools/make_deps.py
 	@$(PYTHON_SYS) scripts/tools/make_deps.py --out $@
-NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight realdata
+NO_STAGE_GOALS := help variables clean venv test test-fast bench plan preflight realdata slurm-preflight slurm-eval status
 ifneq ($(filter-out $(NO_STAGE_GOALS),$(or $(MAKECMDGOALS),help)),)
 include $(DEPS_MK)
 endif
@@ -220,15 +220,25 @@ TORCHRUN := $(PY) -m torch.distributed.run --nproc_per_node $(NPROC) \
           $(if $(filter 1,$(NNODES)),--standalone,--nnodes $(NNODES) --node_rank $(NODE_RANK) \
           --rdzv_backend c10d --rdzv_endpoint $(RDZV_ENDPOINT) --rdzv_id lima-$(RUN))
 
+# TENSORBOARD=yes: rank 0 also writes TensorBoard event files in results/<run>/tensorboard/ (the optional
+# requirements-tensorboard.txt, installed when asked for).
+TENSORBOARD ?= no
+TB_STAMP := $(VENV)/.installed-tensorboard
+$(TB_STAMP): requirements-tensorboard.txt | $(VENV_STAMP)
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-tensorboard.txt
+	touch $@
+TB_NEEDED := $(if $(filter yes,$(TENSORBOARD)),$(TB_STAMP))
+
 # The memory plan's settings (lima/train/memory_plan.py): how the run is laid out, not which weights
-# it ends with, so they are not remembered with TRAIN_ARGS. Under torchrun the world is torchrun's.
+# it ends with, so they are not remembered with TRAIN_ARGS (nor is TENSORBOARD). Under torchrun the world
+# is torchrun's.
 PLAN_ARGS := --nproc-per-node $(NPROC) --nnodes $(NNODES) --plan-device $(PLAN_DEVICE) \
           $(if $(DEVICE_MEM_GB),--device-mem-gb $(DEVICE_MEM_GB)) $(if $(HOST_MEM_GB),--host-mem-gb $(HOST_MEM_GB)) \
-          $(if $(filter yes,$(IGNORE_PLAN)),--ignore-plan)
+          $(if $(filter yes,$(IGNORE_PLAN)),--ignore-plan) $(if $(filter yes,$(TENSORBOARD)),--tensorboard)
 
 # --check first, in one plain process: a memory plan that does not fit, a bad input or a run folder
 # another training holds is one line and exit 2, instead of one traceback per rank inside torchrun's own.
-$(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(SRC_05_train) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP)
+$(TRAIN_OUT)/TRAINED: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(SRC_05_train) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP) $(TB_NEEDED)
 	$(PY) scripts/05_train.py --check $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 	$(TORCHRUN) scripts/05_train.py $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 
@@ -242,6 +252,43 @@ plan: | $(VENV_STAMP)
 ## Before the real run: plan, a few steps on NPROC ranks, export, template, reload, EOT -> results/preflight-<run>/
 preflight: | $(VENV_STAMP)
 	$(PY) scripts/05_train.py --preflight $(RESULTS)/preflight-$(RUN) $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT)
+
+# ---- 05 and the one-node stages on a Slurm cluster (docs/training.md#slurm) --------------------
+# Make runs on the login node only: it builds the inputs, runs the check (plan, inputs, run lock) and
+# writes, prints and submits one batch script. The training job runs no Make: one task per node, each a
+# torchrun agent running 05_train.py directly (docs/design.md#make-slurm-and-torchrun).
+PARTITION ?=
+TIME ?=
+# SIGTERM this many seconds before the time limit: the training saves its state and the job requeues itself.
+SLURM_GRACE ?= 300
+# GPUs requested per node (0 = none: a CPU partition).
+GPUS_PER_NODE ?= $(if $(filter gpu,$(PLAN_DEVICE)),$(NPROC),0)
+# Further sbatch options, e.g. SBATCH_ARGS='--account=abc --qos=high'.
+SBATCH_ARGS ?=
+# yes: follow the job's output until it is over (a requeue is not the end).
+SLURM_WAIT ?= no
+# The variables given on this command line, each one shell word, for the Make inside a one-node job.
+CMDLINE_VARS = $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(call shell_quote,$(v)=$($(v)))))
+SUBMIT = $(PY) scripts/slurm/submit.py --partition $(call shell_quote,$(PARTITION)) --time $(call shell_quote,$(TIME)) \
+          --gpus-per-node $(GPUS_PER_NODE) --grace $(SLURM_GRACE) --sbatch-args $(call shell_quote,$(SBATCH_ARGS)) \
+          --log-dir $(RESULTS)/$(RUN)/slurm $(if $(filter yes,$(SLURM_WAIT)),--wait)
+
+## Stage 05 as a Slurm job: NNODES nodes x NPROC processes (PARTITION, TIME, SLURM_WAIT=yes); prints the script and job id
+slurm-train: $(TRAIN_FILE) $(LIMA_DATA)/dev.jsonl $(BASE_TARGET) $(INTERIM)/.train-$(RUN).args | $(VENV_STAMP) $(TB_NEEDED)
+	$(SUBMIT) --name lima-train-$(RUN) --nnodes $(NNODES) --nproc $(NPROC) --run-dir $(TRAIN_OUT) \
+	    -- scripts/05_train.py $(TRAIN_ARGS) $(PLAN_ARGS) --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
+
+## make preflight as a Slurm job on one node of NPROC processes (the plan is the whole NNODES run's)
+slurm-preflight: | $(VENV_STAMP)
+	$(SUBMIT) --name lima-preflight-$(RUN) --make preflight $(CMDLINE_VARS)
+
+## make eval (generation, selection, evaluation) as a Slurm job on one node
+slurm-eval: | $(VENV_STAMP)
+	$(SUBMIT) --name lima-eval-$(RUN) --make eval $(CMDLINE_VARS)
+
+## Where the training of RUN stands: epoch, step, last losses, tokens/s, ETA, Slurm job, who holds the run lock
+status:
+	@$(PY) scripts/slurm/status.py --out $(TRAIN_OUT) --results $(RESULTS)/$(RUN)
 
 # ---- 06 evaluation: the paper's decoding, automatic metrics, an LLM judge when one is configured --
 EVAL_PROMPTS ?= $(LIMA_DATA)/test.jsonl
@@ -541,7 +588,7 @@ all: data-stackexchange data-wikihow data-reddit base data train select eval rep
 #################################################################################
 
 ## Run the whole test suite, end-to-end runs included (what CI runs; sets up .venv first)
-test: $(VENV_STAMP) $(TEST_STAMP)
+test: $(VENV_STAMP) $(TEST_STAMP) $(TB_STAMP)
 	$(PY) -m pytest -q --durations=15
 
 ## Run the unit tests only: no torchrun, no end-to-end make (about a minute on 2 cores)
@@ -606,4 +653,4 @@ help:
 # Intermediate files (a dry run's args records) are never deleted.
 .SECONDARY:
 
-.PHONY: chat realdata plan preflight select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE
+.PHONY: chat realdata plan preflight slurm-train slurm-preflight slurm-eval status select review report base train eval annotate annotate-export annotate-import annotate-report venv data-stackexchange data-wikihow data all test test-fast bench variables clean help data-reddit dialogue ablations format-ablation FORCE

@@ -18,11 +18,12 @@ weight is read, the memory plan (lima/train/memory_plan.py, from config.json alo
 from __future__ import annotations
 
 # First, before torch: lifeline reads the launcher's pid at import (see lima/train/lifeline.py).
-from lima.train.lifeline import run_lock  # isort: skip
+from lima.train.lifeline import catch_stop_signal, run_lock, stop_requested  # isort: skip
 
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -42,8 +43,9 @@ from lima.deps import project_sources
 from lima.distributed import (all_reduce_sum, cleanup_distributed, gpu_peak_flops, hold_gathered, init_distributed,
                               is_main, log0, peak_mem_mb, rank, world_size)
 from lima.funnel import args_record
-from lima.io import append_jsonl, atomic_write, read_jsonl, write_json
+from lima.io import atomic_write, read_jsonl, write_json
 from lima.train.loss import evaluate, micro_loss
+from lima.train.metrics_log import Board, MetricsLog, check_available
 from lima.train.preflight import run_preflight
 from lima.train.memory_plan import check_fits, format_plan, measured_peak_mb, plan_for_run, verdict
 from lima.train.model import build_model, check_model_dir, load_tokenizer
@@ -52,6 +54,7 @@ from lima.train.data import read_conversations, render_all
 from lima.train.report import plot_training, write_report_fragment
 
 log = logging.getLogger("lima.train")
+STOPPED_EXIT = 75       # EX_TEMPFAIL: not finished, run again (make stops here; a Slurm job requeues itself)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -91,6 +94,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--keep-unsharded", choices=("auto", "yes", "no"), default="auto", help="keep each layer's gathered "
                    "weights and gradients through the optimizer step (one gather and one reduce-scatter per step, not "
                    "three collectives per micro-batch); auto: when the memory plan fits with it")
+    p.add_argument("--tensorboard", action="store_true", help="rank 0 also writes the metrics as TensorBoard event "
+                   "files in --results/tensorboard (needs requirements-tensorboard.txt)")
     p.add_argument("--stop-after-steps", type=int, default=0, help="stop (as if killed) after this many steps of this run; for resume tests")
     p.add_argument("--check", action="store_true", help="only check the inputs and that no other training holds --out, "
                    "in one plain process (make runs it before torchrun), then exit")
@@ -150,6 +155,8 @@ def check_inputs(args) -> int:
 def plan_check(args, device=None):
     """Stop before loading when the memory plan does not fit (or only say so with --ignore-plan)."""
     check_model_dir(args.model)
+    if args.tensorboard:
+        check_available()
     plan = plan_for_run(args, device)
     if plan.fits or not args.ignore_plan:
         check_fits(plan, args.model / "config.json")
@@ -241,7 +248,8 @@ def train(args, device) -> int:
     # Every rank must gather alike: the layers stay unsharded only where every rank's plan said so.
     args.keep_unsharded = all_reduce_sum([float(plan.settings.keep_unsharded)], device)[0] == world
     log0("layers %s", "kept unsharded through each step" if args.keep_unsharded else "gathered per micro-batch")
-    with hold_run_folder(args.out):
+    # SIGTERM: save the state at the next step and stop (Slurm's requeue)
+    with catch_stop_signal(), hold_run_folder(args.out):
         return train_locked(args, device, world)
 
 
@@ -264,15 +272,22 @@ def train_locked(args, device, world) -> int:
     state = Resumable(args.out / "state", fp, world)
     start_step = state.resume(model, optimizer, total_steps)
     metrics_path = args.results / "train_metrics.jsonl"
+    log_row = None
     if is_main():
         restart_outputs(args.out, metrics_path, start_step, n_steps)
+        write_json(args.results / "train_start.json", {   # what `make status` needs beside the metrics
+            "total_steps": total_steps, "steps_per_epoch": n_steps, "epochs": args.epochs, "start_step": start_step,
+            "world_size": world, "started": time.time(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+            "slurm_restart": int(os.environ.get("SLURM_RESTART_COUNT") or 0)})
+        board = Board(args.results / "tensorboard", start_step, n_steps) if args.tensorboard else None
+        log_row = MetricsLog(metrics_path, board)
     torch.distributed.barrier()
 
     # ---- the loop
     model.train()
     lengths, targets = [len(i) for i, _, _ in train], [t for _, _, t in train]
     dummy = (train[0][0], train[0][1])
-    steps_this_run = 0
+    steps_this_run, stop = 0, 0.0
     bar = progress(total=total_steps, initial=start_step, desc="train", unit="step", disable=not is_main() or None)
     for epoch in range(start_step // n_steps, args.epochs):
         plan = plan_epoch(lengths, targets, batch_size=args.batch_size, world=world,
@@ -303,15 +318,17 @@ def train_locked(args, device, world) -> int:
                 group["lr"] = lr
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            ce_total, real, padded = all_reduce_sum([ce_total, real, padded], device)
+            # Any rank's SIGTERM stops every rank after this same step.
+            ce_total, real, padded, stop = all_reduce_sum([ce_total, real, padded, float(stop_requested())], device)
             dt = time.perf_counter() - t0
             if is_main():
                 row = {"kind": "step", "step": step.index, "epoch": epoch + 1, "loss": round(ce_total / step.n_target, 6),
                        "lr": lr, "grad_norm": round(grad_norm, 6), "tokens_per_s": round(real / dt, 1),
-                       "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1)}
+                       "real_token_ratio": round(real / max(padded, 1), 4), "peak_mem_mb": round(peak_mem_mb(device), 1),
+                       "step_s": round(dt, 4), "time": round(time.time(), 1)}
                 if peak_flops:      # model FLOPs utilisation, 6·N per token (forward and backward)
                     row["mfu"] = round(6 * info["n_params"] * (padded / dt) / (peak_flops * world), 4)
-                append_jsonl(metrics_path, row)
+                log_row(row)
                 bar.update(1)
                 bar.set_postfix(loss=f"{ce_total / step.n_target:.3f}", lr=f"{lr:.2e}")
             steps_this_run += 1
@@ -321,18 +338,34 @@ def train_locked(args, device, world) -> int:
             if args.stop_after_steps and steps_this_run >= args.stop_after_steps:
                 log0("stopping after %d steps (--stop-after-steps)", steps_this_run)
                 return 0
-        end_of_epoch(args, model, data, epoch, keep, metrics_path, device,
+            if stop and not last_of_epoch:
+                state.save(model, optimizer, step.index + 1)
+                return stopped(args, step.index + 1, total_steps)
+        end_of_epoch(args, model, data, epoch, keep, log_row, device,
                      info={"step": (epoch + 1) * n_steps, "fingerprint": fp})
         state.save(model, optimizer, (epoch + 1) * n_steps)
+        if stop and epoch + 1 < args.epochs:        # asked during the epoch's last step: its end is done too
+            return stopped(args, (epoch + 1) * n_steps, total_steps)
 
     if is_main():
         bar.close()
+        log_row.close()
         finish(args, data, keep, metrics_path, total_steps, world, fp, info)
     torch.distributed.barrier()
     return 0
 
 
-def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> None:
+def stopped(args, next_step: int, total_steps: int) -> int:
+    """After a SIGTERM, the state saved: rank 0 writes `STOPPED` (the Slurm job requeues itself on it)."""
+    if is_main():
+        with atomic_write(args.out / "STOPPED") as f:
+            f.write(f"stopped by SIGTERM; resumes at step {next_step} of {total_steps}\n")
+        log.warning("stopped by SIGTERM: state saved, a rerun resumes at step %d of %d", next_step, total_steps)
+    torch.distributed.barrier()
+    return STOPPED_EXIT
+
+
+def end_of_epoch(args, model, data, epoch, keep, log_row, device, info) -> None:
     """Collective: dev (and --ppl-set) perplexity, and the model-only export of a kept epoch."""
     pad_id = data.tokenizer.pad_token_id
     dev_loss, dev_ppl = evaluate(model, data.dev, pad_id, args.micro_batch_size, device)
@@ -346,7 +379,7 @@ def end_of_epoch(args, model, data, epoch, keep, metrics_path, device, info) -> 
                      info={"epoch": epoch + 1, "step": info["step"], **row,
                            "args": args_record(args), "fingerprint": info["fingerprint"]})
     if is_main():
-        append_jsonl(metrics_path, row)
+        log_row(row)
 
 
 def export_dtype(args, device) -> torch.dtype:

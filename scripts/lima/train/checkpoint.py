@@ -172,7 +172,7 @@ def parse_keep(spec: str, epochs: int) -> set[int]:
 NOT_FINGERPRINTED = ("out", "results", "keep_epochs", "save_every", "stop_after_steps", "verbose",
                      "activation_checkpointing", "cpu_offload", "export_dtype", "check",
                      "plan", "nproc_per_node", "nnodes", "plan_device", "device_mem_gb", "host_mem_gb", "ignore_plan",
-                     "preflight")
+                     "preflight", "tensorboard")
 
 
 def run_fingerprint(args, code: list[Path]) -> str:
@@ -217,6 +217,7 @@ def restart_outputs(out: Path, metrics_path: Path, start_step: int, steps_per_ep
     out.mkdir(parents=True, exist_ok=True)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     (out / "TRAINED").unlink(missing_ok=True)
+    (out / "STOPPED").unlink(missing_ok=True)
     kept = []
     if start_step and metrics_path.exists():
         done_epochs = start_step // steps_per_epoch

@@ -5,6 +5,8 @@ group (an OOM kill, a CI timeout) does not reach the workers: they would train o
 after make failed, and race a rerun over the same `state/` and metrics. Each worker therefore asks
 the kernel for SIGKILL when its parent dies (Linux `PR_SET_PDEATHSIG`) and, on any system, watches its
 parent id from a thread. The run folder lock is an `flock` the kernel drops when its holder dies.
+SIGTERM (Slurm before a time limit or a preemption) does not kill a worker: it asks for a stop at the
+next step, where the training saves its state (`stop_requested`).
 
 Standard library only, and imported before torch: the parent id is read at import, a few
 milliseconds after the worker started, so a launcher that dies while torch loads is still noticed.
@@ -28,6 +30,23 @@ PARENT_AT_START = os.getppid()
 PR_SET_PDEATHSIG = 1
 WATCH_SECONDS = 0.5
 LOCK_NAME = ".train.lock"
+_stop_signal: list[str] = []
+
+
+@contextlib.contextmanager
+def catch_stop_signal():
+    """Within the block SIGTERM only records that a stop was asked for; the training loop polls it. The
+    previous handler comes back after (a process that trains in-process, a test, forks pools later)."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: _stop_signal.append(signal.Signals(signum).name))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop_signal.clear()
+
+
+def stop_requested() -> bool:
+    return bool(_stop_signal)
 
 
 def tie_to_launcher(parent: int = PARENT_AT_START) -> None:
@@ -60,7 +79,7 @@ def _holder(lock_file: Path) -> str:
 @contextlib.contextmanager
 def run_lock(run_dir: Path):
     """Hold `run_dir/.train.lock` for the block; if another process holds it, a StageError naming
-    the holder (pid, host, start time). The file stays behind: its content is only informative."""
+    the holder (Slurm job id, pid, host, start time). The file stays behind: its content is only informative."""
     run_dir.mkdir(parents=True, exist_ok=True)
     lock_file = run_dir / LOCK_NAME
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
@@ -71,7 +90,8 @@ def run_lock(run_dir: Path):
             raise StageError(run_dir, f"another training is writing this run: {_holder(lock_file)}; "
                                       f"wait for it or stop it (lock file {lock_file})") from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on host {socket.gethostname()}, started "
+        job = f"Slurm job {os.environ['SLURM_JOB_ID']}, " if os.environ.get("SLURM_JOB_ID") else ""
+        os.pwrite(fd, f"{job}pid {os.getpid()} on host {socket.gethostname()}, started "
                       f"{time.strftime('%Y-%m-%d %H:%M:%S %z')}\n".encode(), 0)
         yield lock_file
     finally:
