@@ -99,33 +99,26 @@ class StandIn:
         return "generate", text
 
     @staticmethod
-    def compare_conversations(text):
-        a = text.split("\nConversation A:\n", 1)[1].split("\nConversation B:\n", 1)[0]
-        b = text.split("\nConversation B:\n", 1)[1].split("\nComparing these two conversations", 1)[0]
+    def verdict(a, b, noun, ga, gb):
+        """A pairwise answer about `a` and `b` (noun "Answer" or "Conversation"), in varied wordings."""
         if "CONFUSE" in a + b:
-            return "Both conversations have their moments; I cannot choose."
+            return f"Both {noun.lower()}s have merits and flaws; I find it hard to say."
         if "BIASED" in a + b:
-            return "Conversation A is significantly better."
-        ga, gb = (t.count("GOOD") - t.count("BAD") for t in (a, b))
-        return ("**Conversation A is significantly better.**" if ga > gb else
-                "On balance: Conversation B is significantly better." if gb > ga else
+            return f"{noun} A is significantly better."
+        return (f"**{noun} A is significantly better.**" if ga > gb else
+                f"Thinking it over: {noun} B is significantly better." if gb > ga else
                 "◼ Neither is significantly better.")
 
     def answer(self, messages):
         text = messages[-1]["content"]
         if "\nConversation A:\n" in text:
-            return self.compare_conversations(text)
+            a = text.split("\nConversation A:\n", 1)[1].split("\nConversation B:\n", 1)[0]
+            b = text.split("\nConversation B:\n", 1)[1].split("\nComparing these two conversations", 1)[0]
+            return self.verdict(a, b, "Conversation", *(t.count("GOOD") - t.count("BAD") for t in (a, b)))
         if text.startswith("Imagine that you have a super-intelligent AI assistant"):
             a = text.split("Answer A:\n", 1)[1].split("\nAnswer B:\n", 1)[0]
             b = text.split("\nAnswer B:\n", 1)[1].split("\nComparing these two answers", 1)[0]
-            if "CONFUSE" in a + b:
-                return "Both answers have merits and flaws; I find it hard to say."
-            if "BIASED" in a + b:
-                return "Answer A is significantly better."
-            ga, gb = self.grade(a), self.grade(b)
-            return ("**Answer A is significantly better.**" if ga > gb else
-                    "Thinking it over: Answer B is significantly better." if gb > ga else
-                    "◼ Neither is significantly better.")
+            return self.verdict(a, b, "Answer", self.grade(a), self.grade(b))
         if "Label the reply" in text:
             reply = text.split("Reply:\n", 1)[1]
             return "Reasoning here.\nLabel: " + {3: "Excellent", 2: "Pass", 1: "Fail"}[self.grade(reply)]
