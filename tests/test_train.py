@@ -245,6 +245,12 @@ def test_layers_kept_unsharded_through_the_step_train_the_same_model(tiny):
     wa, wb = read_export(runs["no"] / "epoch_01"), read_export(runs["auto"] / "epoch_01")
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=0, atol=1e-5)
+    # how the layers are gathered is not part of the run: a state saved one way resumes the other way
+    # (a requeued Slurm job may land on nodes whose plan chooses differently)
+    out = tiny / "run_keep_resumed"
+    torchrun(tiny, out, "--epochs", "1", "--keep-unsharded", "no", "--save-every", "2", "--stop-after-steps", "2")
+    proc = torchrun(tiny, out, "--epochs", "1", "--keep-unsharded", "yes")
+    assert "resuming from" in proc.stderr and (out / "TRAINED").exists()
 
 
 @pytest.mark.slow

@@ -172,7 +172,7 @@ def parse_keep(spec: str, epochs: int) -> set[int]:
 NOT_FINGERPRINTED = ("out", "results", "keep_epochs", "save_every", "stop_after_steps", "verbose",
                      "activation_checkpointing", "cpu_offload", "export_dtype", "check",
                      "plan", "nproc_per_node", "nnodes", "plan_device", "device_mem_gb", "host_mem_gb", "ignore_plan",
-                     "preflight", "tensorboard")
+                     "preflight", "tensorboard", "keep_unsharded")
 
 
 def run_fingerprint(args, code: list[Path]) -> str:
