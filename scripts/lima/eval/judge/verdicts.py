@@ -54,26 +54,22 @@ def parse_conversation(text: str) -> str | None:
     return parse_pairwise(re.sub(r"(?i)\bconversation\s*([ab])\b", r"answer \1", text))
 
 
-def parse_absolute(text: str) -> str | None:
+def _last_label(text: str, keys: str, labels: tuple[str, ...]) -> str | None:
+    """The last `key: label` line (keys a regex alternation), else a last line that is only a label."""
     t = text.replace("*", "")
-    m = re.findall(r"(?im)^\s*(?:label|rating)\s*:\s*(fail|pass|excellent)\b", t)
+    m = re.findall(rf"(?im)^\s*(?:{keys})\s*:\s*({'|'.join(labels)})\b", t)
     if m:
         return m[-1].lower()
     last = [ln.strip(" .:\"'`") for ln in t.splitlines() if ln.strip()]
-    if last and last[-1].lower() in ("fail", "pass", "excellent"):
-        return last[-1].lower()
-    return None
+    return last[-1].lower() if last and last[-1].lower() in labels else None
+
+
+def parse_absolute(text: str) -> str | None:
+    return _last_label(text, "label|rating", ("fail", "pass", "excellent"))
 
 
 def parse_safety(text: str) -> str | None:
-    t = text.replace("*", "")
-    m = re.findall(r"(?im)^\s*(?:decision|verdict)\s*:\s*(safe|unsafe)\b", t)
-    if m:
-        return m[-1].lower()
-    last = [ln.strip(" .:\"'`") for ln in t.splitlines() if ln.strip()]
-    if last and last[-1].lower() in ("safe", "unsafe"):
-        return last[-1].lower()
-    return None
+    return _last_label(text, "decision|verdict", ("safe", "unsafe"))
 
 
 def parse_flags(text: str) -> dict[str, bool] | None:
